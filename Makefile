@@ -1,0 +1,61 @@
+# Thin wrappers over scripts/. Every target that needs the tree set up runs scripts/bootstrap
+# first; it is idempotent and fast when nothing changed.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+PYTHON := .venv/bin/python
+JOBS ?= 2
+CTEST := ctest --output-on-failure --no-tests=error -j$(JOBS)
+# Sanitizer and benchmark trees: C++ only.
+CMAKE_CPP_ONLY := -G Ninja -DKAFKACORE_BUILD_PYTHON=OFF -DKAFKACORE_BUILD_BENCH=OFF
+
+.PHONY: bootstrap build test test-asan test-tsan bench run fmt clean
+
+bootstrap:
+	scripts/bootstrap
+
+build: bootstrap
+
+# C++ tests and Python tests both run; the target fails if either failed (pytest's exit code 5,
+# "no tests collected", is a failure too).
+test: bootstrap
+	status=0; \
+	$(CTEST) --test-dir build/py || status=1; \
+	$(PYTHON) -m pytest || status=1; \
+	exit $$status
+
+test-asan:
+	scripts/bootstrap --system-only
+	cmake -S . -B build/asan $(CMAKE_CPP_ONLY) -DKAFKACORE_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build/asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(CTEST) --test-dir build/asan
+
+test-tsan:
+	scripts/bootstrap --system-only
+	cmake -S . -B build/tsan $(CMAKE_CPP_ONLY) -DKAFKACORE_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build/tsan -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) --test-dir build/tsan
+
+bench:
+	scripts/bootstrap --system-only
+	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAFKACORE_BUILD_BENCH=ON \
+	  -DKAFKACORE_BUILD_TESTS=OFF -DKAFKACORE_BUILD_PYTHON=OFF
+	cmake --build build/bench -j$(JOBS)
+	scripts/bench build/bench
+
+# Fails with exit code 2 until the broker exists (see `pykafkacore serve`).
+run: bootstrap
+	.venv/bin/pykafkacore serve --data-dir data
+
+fmt:
+	if clang_format=$$(command -v clang-format || command -v clang-format-14); then \
+	  find cpp tests python/bindings \( -name '*.h' -o -name '*.cc' \) -print0 \
+	    | xargs -0 -r "$$clang_format" -i; \
+	else \
+	  echo "make fmt: clang-format is not installed (apt-get install clang-format)" >&2; \
+	fi
+
+clean:
+	rm -rf build .pytest_cache

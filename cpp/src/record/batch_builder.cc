@@ -1,0 +1,91 @@
+#include "record/batch_builder.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "record/crc32c.h"
+#include "record/varint.h"
+
+namespace kafkacore::record {
+namespace {
+
+void write_nullable(Bytes& out, std::optional<ByteView> bytes) {
+  if (!bytes) {
+    write_varint(out, -1);
+    return;
+  }
+  write_varint(out, static_cast<int32_t>(bytes->size()));
+  out.insert(out.end(), bytes->begin(), bytes->end());
+}
+
+}  // namespace
+
+BatchBuilder::BatchBuilder(BatchOptions options) : options_(options) {}
+
+void BatchBuilder::append(int64_t timestamp, std::optional<ByteView> key,
+                          std::optional<ByteView> value, std::span<const RecordHeader> headers) {
+  append_with_offset_delta(last_delta_ + 1, timestamp, key, value, headers);
+}
+
+void BatchBuilder::append_with_offset_delta(int32_t offset_delta, int64_t timestamp,
+                                            std::optional<ByteView> key,
+                                            std::optional<ByteView> value,
+                                            std::span<const RecordHeader> headers) {
+  assert(offset_delta > last_delta_);
+  if (!base_timestamp_) base_timestamp_ = options_.base_timestamp.value_or(timestamp);
+  max_timestamp_ = std::max(max_timestamp_, timestamp);
+  // Encode the body first: the record's length prefix comes before it.
+  scratch_.clear();
+  scratch_.push_back(std::byte{0});  // record attributes: unused
+  write_varlong(scratch_, timestamp - *base_timestamp_);
+  write_varint(scratch_, offset_delta);
+  write_nullable(scratch_, key);
+  write_nullable(scratch_, value);
+  write_varint(scratch_, static_cast<int32_t>(headers.size()));
+  for (const auto& h : headers) {
+    write_nullable(scratch_, h.key);
+    write_nullable(scratch_, h.value);
+  }
+  write_varint(records_, static_cast<int32_t>(scratch_.size()));
+  records_.insert(records_.end(), scratch_.begin(), scratch_.end());
+  last_delta_ = offset_delta;
+  ++count_;
+}
+
+Result<Bytes> BatchBuilder::build() const {
+  const int64_t base_ts = base_timestamp_.value_or(options_.base_timestamp.value_or(kNoTimestamp));
+  Bytes out;
+  if (options_.compression == Compression::none) {
+    out.resize(kBatchHeaderSize + records_.size());
+    if (!records_.empty()) std::memcpy(out.data() + kBatchHeaderSize, records_.data(), records_.size());
+  } else {
+    out.resize(kBatchHeaderSize);
+    auto done = compress_into(options_.compression, records_, out, options_.compression_level);
+    if (!done) return std::unexpected(done.error());
+  }
+  int16_t attributes = static_cast<int16_t>(options_.compression);
+  if (options_.timestamp_type == TimestampType::log_append_time) attributes |= attr::timestamp_type;
+  if (options_.transactional) attributes |= attr::transactional;
+  if (options_.control) attributes |= attr::control;
+  if (options_.has_delete_horizon) attributes |= attr::delete_horizon;
+  const int32_t last_delta = options_.last_offset_delta.value_or(std::max(last_delta_, 0));
+
+  std::byte* p = out.data();
+  store_be<int64_t>(p + field::base_offset, options_.base_offset.value());
+  store_be<int32_t>(p + field::batch_length, static_cast<int32_t>(out.size() - kLogOverhead));
+  store_be<int32_t>(p + field::partition_leader_epoch, options_.partition_leader_epoch.value());
+  p[field::magic] = std::byte{kMagicV2};
+  store_be<int16_t>(p + field::attributes, attributes);
+  store_be<int32_t>(p + field::last_offset_delta, last_delta);
+  store_be<int64_t>(p + field::base_timestamp, base_ts);
+  store_be<int64_t>(p + field::max_timestamp, options_.max_timestamp.value_or(max_timestamp_));
+  store_be<int64_t>(p + field::producer_id, options_.producer_id.value());
+  store_be<int16_t>(p + field::producer_epoch, options_.producer_epoch.value());
+  store_be<int32_t>(p + field::base_sequence, options_.base_sequence);
+  store_be<int32_t>(p + field::records_count, count_);
+  store_be<uint32_t>(p + field::crc, crc32c(ByteView(out).subspan(field::attributes)));
+  return out;
+}
+
+}  // namespace kafkacore::record

@@ -1,0 +1,39 @@
+#pragma once
+// Shared by the register_*.cc files of pykafkacore._core: one registration function per area and
+// the few conversions every area needs. Bindings stay thin: convert, release the GIL around work
+// that may take a while, call the library, convert back.
+#include <pybind11/pybind11.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/error.h"
+
+namespace kafkacore::python {
+
+namespace py = pybind11;
+
+// One per area, each defined in register_<area>.cc and called from module.cc.
+void register_record(py::module_& m);
+void register_storage(py::module_& m);  // register_storage.cc, arriving with the storage bindings
+
+// Library errors reach Python as ValueError with the library's message ("CORRUPT_MESSAGE: ...").
+[[noreturn]] inline void throw_value_error(const Error& error) {
+  throw py::value_error(error.to_string());
+}
+
+// A view of a `bytes` object's buffer; valid while the object is alive (bytes are immutable).
+inline ByteView view_of(const py::bytes& b) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_AsStringAndSize(b.ptr(), &data, &size) != 0) throw py::error_already_set();
+  return {reinterpret_cast<const std::byte*>(data), static_cast<size_t>(size)};
+}
+
+inline py::bytes to_py_bytes(ByteView data) {
+  return py::bytes(reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+}  // namespace kafkacore::python
