@@ -168,13 +168,20 @@ Result<CompactionOutput> LogCleaner::run(const CompactionJob& job) {
 }
 
 Result<CleanerStats> LogCleaner::commit(PartitionLog& log, CompactionOutput output) {
+  std::optional<Error> failure;
   for (auto& c : output.segments) {
     if (c.cleaned_path.empty()) continue;
+    if (failure) {
+      (void)remove_file(c.cleaned_path);  // abandoned with the rest of this run
+      continue;
+    }
     if (auto r = log.replace_segment(c.input.segment, c.input.size, c.cleaned_path); !r) {
-      return std::unexpected(r.error());
+      failure = r.error();
+      continue;
     }
     ++output.stats.segments_cleaned;
   }
+  if (failure) return std::unexpected(*failure);
   if (output.dirty_end > log.first_dirty_offset()) log.set_first_dirty_offset(output.dirty_end);
   return output.stats;
 }
