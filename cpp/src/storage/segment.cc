@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "record/record_batch.h"
@@ -13,7 +14,9 @@ namespace {
 
 namespace rf = record::field;
 
-constexpr size_t kScanChunk = 64 * 1024;
+// Header scans read this much at a time: most lookups end within one index interval (4 KiB),
+// and a larger batch costs one read per header rather than a read of its whole payload.
+constexpr size_t kScanChunk = 4096;
 
 BatchInfo info_from_header(const std::byte* p, uint32_t position) {
   BatchInfo info;
@@ -172,7 +175,7 @@ Result<void> Segment::append(ByteView batches, const std::vector<BatchInfo>& inf
 
 Result<void> Segment::scan(uint32_t position,
                            const std::function<bool(const BatchInfo&)>& visit) const {
-  Bytes buffer(kScanChunk);
+  std::array<std::byte, kScanChunk> buffer;  // uninitialised: filled by pread before use
   uint64_t buffer_start = 0;
   size_t buffer_len = 0;
   uint64_t pos = position;
