@@ -45,7 +45,7 @@ bench:
 	cmake --build build/bench -j$(JOBS)
 	scripts/bench build/bench
 
-# Fails with exit code 2 until the broker exists (see `pykafkacore serve`).
+# Foreground until Ctrl-C; for now the storage layer only (see `pykafkacore serve`).
 run: bootstrap
 	.venv/bin/pykafkacore serve --data-dir data
 

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "Native core of pykafkacore (private: import from pykafkacore instead).";
   // One call per area; each lives in its own register_<area>.cc.
   kafkacore::python::register_record(m);
+  kafkacore::python::register_storage(m);
 }
