@@ -174,14 +174,14 @@ bool PartitionLog::should_roll(uint64_t incoming_bytes, Offset last_offset) cons
 }
 
 Result<void> PartitionLog::roll(Offset next_base) {
-  std::shared_ptr<Segment> old = segments_.rbegin()->second;
+  Segment* old = segments_.rbegin()->second.get();
   auto seg = Segment::create(dir_, next_base, env_.clock->now_ms(), env_.faults);
   if (!seg) return fail(seg.error());
   segments_.emplace(next_base, std::move(*seg));
   unsynced_files_.push_back(segments_.rbegin()->second->file());
   dir_unsynced_ = true;
   // The sealed segment's data and indexes reach the disk in the background.
-  submit_flush([old] { return old->write_indexes(); });
+  submit_flush([snapshot = old->snapshot_indexes()] { return snapshot.write(); });
   return {};
 }
 
@@ -606,7 +606,7 @@ Result<void> PartitionLog::replace_segment(const std::shared_ptr<Segment>& old,
   if (!seg) return fail(seg.error());
   it->second = std::move(*seg);
   dir_unsynced_ = true;
-  submit_flush([s = it->second] { return s->write_indexes(); });
+  submit_flush([snapshot = it->second->snapshot_indexes()] { return snapshot.write(); });
   return {};
 }
 

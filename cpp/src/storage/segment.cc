@@ -272,7 +272,7 @@ Result<void> Segment::rebuild_indexes() {
   return {};
 }
 
-Result<void> Segment::write_indexes() {
+IndexSnapshot Segment::snapshot_indexes() {
   // A last time entry for the segment's true maximum, so reopening needs no scan for it.
   const auto rel_last = static_cast<uint32_t>(
       std::max<int64_t>(next_offset_.value() - 1 - base_.value(), 0));
@@ -281,8 +281,12 @@ Result<void> Segment::write_indexes() {
                                time_index_.entries().back().relative_offset < rel_last))) {
     time_index_.append({max_timestamp_, rel_last});
   }
-  if (auto r = write_offset_index(index_path(), offset_index_, size_, faults_); !r) return r;
-  return write_time_index(time_index_path(), time_index_, size_, faults_);
+  return IndexSnapshot{index_path(), time_index_path(), offset_index_, time_index_, size_, faults_};
+}
+
+Result<void> IndexSnapshot::write() const {
+  if (auto r = write_offset_index(index_path, offsets, log_size, faults); !r) return r;
+  return write_time_index(time_index_path, times, log_size, faults);
 }
 
 Result<void> Segment::remove_files() {

@@ -28,6 +28,18 @@ struct BatchInfo {
 
 std::string segment_file_name(Offset base, const char* suffix);
 
+// A copy of a segment's indexes that another thread (the flusher) can write out while the
+// segment itself keeps changing on its owner thread.
+struct IndexSnapshot {
+  fs::path index_path;
+  fs::path time_index_path;
+  OffsetIndex offsets;
+  TimeIndex times;
+  uint64_t log_size = 0;
+  IoFaults* faults = nullptr;
+  Result<void> write() const;
+};
+
 class Segment {
  public:
   static Result<std::unique_ptr<Segment>> create(const fs::path& dir, Offset base, int64_t now_ms,
@@ -63,7 +75,8 @@ class Segment {
   // Removes every batch with base offset >= `offset`; returns false if nothing was removed.
   Result<bool> truncate_from(Offset offset);
   // Writes both index files (done when the segment stops being active, and on clean close).
-  Result<void> write_indexes();
+  Result<void> write_indexes() { return snapshot_indexes().write(); }
+  IndexSnapshot snapshot_indexes();
   Result<void> remove_files();
   // Renames the segment's files to the given base (used by compaction swaps).
   fs::path index_path() const;
