@@ -62,7 +62,8 @@ Result<void> RecordBatchView::validate() const {
   if (record_count() < 0) return std::unexpected(corrupt("negative record count"));
   if (last_offset_delta() < 0) return std::unexpected(corrupt("negative last offset delta"));
   // Compaction may remove records but keeps lastOffsetDelta, so only count > delta + 1 is wrong.
-  if (record_count() > last_offset_delta() + 1 && record_count() > 0) {
+  // Widened: lastOffsetDelta may be INT32_MAX, and + 1 must not overflow.
+  if (record_count() > int64_t{last_offset_delta()} + 1 && record_count() > 0) {
     return std::unexpected(corrupt("record count " + std::to_string(record_count()) +
                                    " exceeds last offset delta + 1"));
   }
