@@ -351,6 +351,12 @@ Result<std::optional<TimestampOffset>> PartitionLog::offset_for_timestamp(int64_
   return std::optional<TimestampOffset>{};
 }
 
+int64_t PartitionLog::max_timestamp() const {
+  int64_t out = -1;
+  for (const auto& [base, seg] : segments_) out = std::max(out, seg->max_timestamp());
+  return out;
+}
+
 Offset PartitionLog::durable_offset() const {
   std::lock_guard lock(durability_->mutex);
   return Offset{durability_->durable};
@@ -597,10 +603,11 @@ Result<void> PartitionLog::replace_segment(const std::shared_ptr<Segment>& old,
                       "segment " + old->log_path().string() + " changed while it was cleaned");
   }
   if (auto r = check_writable(); !r) return r;
-  // rename() replaces the old file atomically: a crash leaves either version, both valid.
-  if (auto r = rename_file(cleaned_log, old->log_path()); !r) return fail(r.error());
+  // Old indexes go first, so no crash can pair them with the new content; then rename()
+  // replaces the log atomically: a crash leaves either version, both valid.
   if (auto r = remove_file(old->index_path()); !r) return fail(r.error());
   if (auto r = remove_file(old->time_index_path()); !r) return fail(r.error());
+  if (auto r = rename_file(cleaned_log, old->log_path()); !r) return fail(r.error());
   std::vector<std::string> ignored;  // the open rebuilds the indexes, which is expected here
   auto seg = Segment::open(dir_, old->base_offset(), false, env_.clock->now_ms(), env_.faults, ignored);
   if (!seg) return fail(seg.error());

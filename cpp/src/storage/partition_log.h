@@ -88,6 +88,8 @@ class PartitionLog {
   Result<std::optional<TimestampOffset>> offset_for_timestamp(int64_t timestamp) const;
 
   Offset log_start_offset() const { return log_start_offset_; }
+  // Largest record timestamp in the log, -1 if empty.
+  int64_t max_timestamp() const;
   Offset log_end_offset() const { return segments_.rbegin()->second->next_offset(); }
   // Everything below this offset has been fsynced (with the directory entries that name it).
   Offset durable_offset() const;

@@ -87,9 +87,12 @@ void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
     const bool fits_next = !next || b.last_offset() < next->base_offset;
     if (!fits_prev || !fits_next) {
       // The neighbours agree with each other, so this batch's offset field is the damaged one.
+      // Its value is pinned only if it fits exactly between them: where offsets may have a gap
+      // (compaction, or a dropped batch before this one) any value in between could be the
+      // original, so the batch is dropped rather than served with guessed offsets.
       const bool next_fits_prev = next && next->base_offset >= min_base;
       const int64_t pinned = next ? next->base_offset - b.last_offset_delta - 1 : -1;
-      if (next_fits_prev && pinned >= min_base) {
+      if (next_fits_prev && pinned == min_base) {
         scan.problems.push_back("repaired base offset of batch " + range_text(b) + " to " +
                                 std::to_string(pinned));
         b.base_offset = pinned;
@@ -106,12 +109,27 @@ void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
       const int32_t prev_epoch = kept.back().leader_epoch;
       const int32_t next_epoch = next ? next->leader_epoch : INT32_MAX;
       if ((b.leader_epoch < prev_epoch || b.leader_epoch > next_epoch) && prev_epoch <= next_epoch) {
+        if (prev_epoch != next_epoch) {
+          // Epochs only grow, but the original could be any value between the neighbours'.
+          scan.problems.push_back("dropped batch with inconsistent leader epoch " +
+                                  std::to_string(b.leader_epoch) + " " + range_text(b));
+          scan.dropped_bytes += b.size;
+          continue;
+        }
         scan.problems.push_back("repaired leader epoch of batch " + range_text(b) + " from " +
                                 std::to_string(b.leader_epoch) + " to " +
                                 std::to_string(prev_epoch));
         b.leader_epoch = prev_epoch;
         b.repaired = true;
       }
+    } else if (i + 2 < v.size() && b.leader_epoch > next->leader_epoch &&
+               next->leader_epoch == v[i + 2].leader_epoch) {
+      // The first batch has an epoch above the two that follow (which agree): it is the damaged
+      // one, and with no batch before it nothing pins its value.
+      scan.problems.push_back("dropped batch with inconsistent leader epoch " +
+                              std::to_string(b.leader_epoch) + " " + range_text(b));
+      scan.dropped_bytes += b.size;
+      continue;
     }
     kept.push_back(b);
   }
