@@ -10,7 +10,7 @@ CTEST := ctest --output-on-failure --no-tests=error -j$(JOBS)
 # Sanitizer and benchmark trees: C++ only.
 CMAKE_CPP_ONLY := -G Ninja -DKAFKACORE_BUILD_PYTHON=OFF -DKAFKACORE_BUILD_BENCH=OFF
 
-.PHONY: bootstrap build test test-asan test-tsan bench run fmt clean
+.PHONY: bootstrap build test test-asan test-tsan bench fuzz run fmt clean
 
 bootstrap:
 	scripts/bootstrap
@@ -23,7 +23,14 @@ test: bootstrap
 	status=0; \
 	$(CTEST) --test-dir build/py || status=1; \
 	$(PYTHON) -m pytest || status=1; \
+	scripts/fuzz $(FUZZ_SMOKE_SECONDS) || status=1; \
 	exit $$status
+
+# Bounded fuzzing inside `make test`; `make fuzz` runs each target longer.
+FUZZ_SMOKE_SECONDS ?= 15
+fuzz:
+	scripts/bootstrap --system-only
+	scripts/fuzz $${FUZZ_SECONDS:-600}
 
 test-asan:
 	scripts/bootstrap --system-only

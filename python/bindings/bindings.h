@@ -17,7 +17,8 @@ namespace py = pybind11;
 
 // One per area, each defined in register_<area>.cc and called from module.cc.
 void register_record(py::module_& m);
-void register_storage(py::module_& m);  // register_storage.cc, arriving with the storage bindings
+void register_storage(py::module_& m);
+void register_broker(py::module_& m);
 
 // Library errors reach Python as ValueError with the library's message ("CORRUPT_MESSAGE: ...").
 [[noreturn]] inline void throw_value_error(const Error& error) {

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   // One call per area; each lives in its own register_<area>.cc.
   kafkacore::python::register_record(m);
   kafkacore::python::register_storage(m);
+  kafkacore::python::register_broker(m);
 }

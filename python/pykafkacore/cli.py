@@ -17,25 +17,33 @@ def _cmd_version(_args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    # Until the network broker lands (wire-protocol issue) this runs the storage layer alone:
-    # it opens (and if needed recovers) the data directory, runs retention and compaction on a
-    # timer, and on SIGINT/SIGTERM closes every log and marks the directory cleanly shut down.
-    from .storage import LogManager
+    from ._core import Broker, set_log_level
 
+    if args.brokers != 1:
+        print("pykafkacore serve: only --brokers 1 until replication lands", file=sys.stderr)
+        return 2
+    set_log_level(args.log_level)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    manager = LogManager(args.data_dir)
-    state = "recovered after an unclean shutdown" if manager.recovered_from_crash else "clean"
-    partitions = manager.partitions()
-    print(f"data.dir={args.data_dir} partitions={len(partitions)} state={state}", flush=True)
-    print("storage ready; the Kafka listener arrives with the wire-protocol issue", flush=True)
+    properties = {"port": str(args.port), "host": args.host, "log.dirs": args.data_dir}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"pykafkacore serve: --set needs key=value, got {item!r}", file=sys.stderr)
+            return 2
+        properties[key] = value
     try:
-        while not stop.wait(1.0):
-            manager.tick()
+        broker = Broker(properties)
+    except ValueError as e:
+        print(f"pykafkacore serve: {e}", file=sys.stderr)
+        return 1
+    print(f"bootstrap.servers={broker.bootstrap_servers}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
     finally:
-        manager.shutdown()
-        print("shut down cleanly", flush=True)
+        broker.stop()
     return 0
 
 
@@ -49,9 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the version and exit")
     version.set_defaults(func=_cmd_version)
 
-    serve = sub.add_parser("serve", help="run a broker (for now: its storage layer only)")
+    serve = sub.add_parser("serve", help="run a broker in the foreground until Ctrl-C")
+    serve.add_argument("--brokers", type=int, default=1, help="number of brokers (1 for now)")
+    serve.add_argument("--port", type=int, default=9092, help="port to listen on (0: any free)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--data-dir", default="data", help="directory for the broker's logs")
-    serve.add_argument("--listen", default="127.0.0.1:9092", help="host:port to listen on")
+    serve.add_argument(
+        "--log-level", default="info", choices=["trace", "debug", "info", "warn", "error", "off"]
+    )
+    serve.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="a broker config (Kafka's names)"
+    )
     serve.set_defaults(func=_cmd_serve)
     return parser
 

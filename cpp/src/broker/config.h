@@ -1,0 +1,73 @@
+#pragma once
+// Broker configuration under Kafka's property names and defaults, plus the topic-level configs
+// (their broker-level synonyms, defaults and how DescribeConfigs reports their source).
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "server/connection.h"
+#include "storage/log_config.h"
+
+namespace kafkacore::broker {
+
+// DescribeConfigs ConfigSource values (protocol facts).
+enum class ConfigSource : int8_t {
+  unknown = 0,
+  dynamic_topic = 1,
+  dynamic_broker = 2,
+  dynamic_default_broker = 3,
+  static_broker = 4,
+  default_config = 5,
+};
+
+struct ConfigEntry {
+  std::string name;
+  std::optional<std::string> value;
+  ConfigSource source = ConfigSource::default_config;
+  bool read_only = false;
+  bool sensitive = false;
+  // Where the value could also come from, most specific first (name, value, source).
+  std::vector<std::tuple<std::string, std::optional<std::string>, ConfigSource>> synonyms;
+};
+
+struct BrokerConfig {
+  int32_t node_id = 1;
+  std::string listen_host = "127.0.0.1";
+  uint16_t port = 9092;
+  std::string advertised_host;  // empty: the listen host (or 127.0.0.1 for a wildcard)
+  std::filesystem::path data_dir = "data";
+  std::string rack;
+  int32_t num_partitions = 1;                      // num.partitions
+  bool auto_create_topics = true;                  // auto.create.topics.enable
+  int16_t default_replication_factor = 1;          // default.replication.factor
+  int64_t fetch_max_bytes = 57671680;              // fetch.max.bytes
+  int32_t fetch_session_cache_slots = 1000;        // max.incremental.fetch.session.cache.slots
+  int64_t tick_ms = 1000;                          // how often retention/flush/compaction run
+  server::ServerLimits limits;                     // socket.request.max.bytes, connections.max.idle.ms
+  storage::LogConfig log_defaults;                 // from the log.* keys
+
+  // Keys given explicitly (for DescribeConfigs' STATIC_BROKER_CONFIG source).
+  std::map<std::string, std::string> explicit_properties;
+
+  static Result<BrokerConfig> from_properties(const std::map<std::string, std::string>& props);
+  std::string advertised() const;
+  std::vector<ConfigEntry> describe() const;
+};
+
+// The topic-level config keys we accept, in DescribeConfigs order.
+const std::vector<std::string>& topic_config_names();
+// Validates overrides (unknown keys and bad values are INVALID_CONFIG errors).
+Result<void> validate_topic_configs(const std::map<std::string, std::string>& overrides,
+                                    const BrokerConfig& broker);
+// Every topic config with its effective value and source.
+std::vector<ConfigEntry> describe_topic_configs(const std::map<std::string, std::string>& overrides,
+                                                const BrokerConfig& broker);
+// The storage settings of a topic.
+Result<storage::LogConfig> topic_log_config(const std::map<std::string, std::string>& overrides,
+                                            const BrokerConfig& broker);
+
+}  // namespace kafkacore::broker

@@ -1,0 +1,145 @@
+// DeleteRecords (21), DescribeCluster (60), InitProducerId (22), OffsetForLeaderEpoch (23).
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "broker/handlers/util.h"
+#include "protocol/messages.h"
+
+namespace kafkacore::broker {
+namespace {
+
+using protocol::DeleteRecordsRequest;
+using protocol::DeleteRecordsResponse;
+using protocol::DescribeClusterRequest;
+using protocol::DescribeClusterResponse;
+using protocol::InitProducerIdRequest;
+using protocol::InitProducerIdResponse;
+using protocol::OffsetForLeaderEpochRequest;
+using protocol::OffsetForLeaderEpochResponse;
+
+// Checks a client's view of the leader epoch against ours (0 until leaders can change).
+std::optional<Errc> check_epoch(int32_t client_epoch, int32_t ours) {
+  if (client_epoch > ours) return Errc::unknown_leader_epoch;
+  if (client_epoch >= 0 && client_epoch < ours) return Errc::fenced_leader_epoch;
+  return std::nullopt;
+}
+
+}  // namespace
+
+void register_delete_records(server::HandlerRegistry& registry, Broker& broker) {
+  auto handler = server::typed_handler<DeleteRecordsRequest>([&broker](DeleteRecordsRequest req,
+                                                                       server::Request request) {
+    DeleteRecordsResponse response;
+    for (const auto& t : req.topics) {
+      auto& topic = response.topics.emplace_back();
+      topic.name = t.name;
+      for (const auto& p : t.partitions) {
+        auto& out = topic.partitions.emplace_back();
+        out.partition_index = p.partition_index;
+        out.low_watermark = -1;
+        auto* partition = broker.partition(t.name, p.partition_index);
+        if (!partition) {
+          out.error_code = error_code(Errc::unknown_topic_or_partition);
+          continue;
+        }
+        // -1 means "up to the high watermark"; beyond it is out of range.
+        const int64_t target = p.offset == -1 ? partition->high_watermark().value() : p.offset;
+        if (target < 0 || target > partition->high_watermark().value()) {
+          out.error_code = error_code(Errc::offset_out_of_range);
+          continue;
+        }
+        auto r = partition->log().delete_records_before(Offset{target});
+        if (!r) {
+          out.error_code = error_code(r.error());
+          continue;
+        }
+        out.low_watermark = r->value();
+      }
+    }
+    request.respond(response);
+  });
+  registry.add({DeleteRecordsRequest::api_key, "DeleteRecords", 0, 2, 0, handler});
+}
+
+void register_describe_cluster(server::HandlerRegistry& registry, Broker& broker) {
+  auto handler = server::typed_handler<DescribeClusterRequest>(
+      [&broker](DescribeClusterRequest req, server::Request request) {
+        DescribeClusterResponse response;
+        response.endpoint_type = req.endpoint_type;
+        response.cluster_id = broker.metadata().cluster_id().to_string();
+        response.controller_id = broker.node_id();
+        auto& b = response.brokers.emplace_back();
+        b.broker_id = broker.node_id();
+        b.host = broker.config().advertised();
+        b.port = broker.port();
+        if (!broker.config().rack.empty()) b.rack = broker.config().rack;
+        request.respond(response);
+      });
+  registry.add({DescribeClusterRequest::api_key, "DescribeCluster", 0, 1, 0, handler});
+}
+
+void register_init_producer_id(server::HandlerRegistry& registry, Broker& broker) {
+  auto handler = server::typed_handler<InitProducerIdRequest>(
+      [&broker](InitProducerIdRequest req, server::Request request) {
+        InitProducerIdResponse response;
+        response.producer_id = -1;
+        response.producer_epoch = -1;
+        if (req.transactional_id) {
+          // Transactions arrive with their own issue; until then only idempotence is offered.
+          response.error_code = error_code(Errc::coordinator_not_available);
+          request.respond(response);
+          return;
+        }
+        // KIP-360: a producer that lost track of its sequence asks for a bumped epoch.
+        if (req.producer_id >= 0 && req.producer_epoch >= 0 && req.producer_epoch < INT16_MAX - 1) {
+          response.producer_id = req.producer_id;
+          response.producer_epoch = static_cast<int16_t>(req.producer_epoch + 1);
+          request.respond(response);
+          return;
+        }
+        auto id = broker.metadata().allocate_producer_id();
+        if (!id) {
+          response.error_code = error_code(id.error());
+        } else {
+          response.producer_id = *id;
+          response.producer_epoch = 0;
+        }
+        request.respond(response);
+      });
+  registry.add({InitProducerIdRequest::api_key, "InitProducerId", 0, 4, 0, handler});
+}
+
+void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker& broker) {
+  auto handler = server::typed_handler<OffsetForLeaderEpochRequest>(
+      [&broker](OffsetForLeaderEpochRequest req, server::Request request) {
+        OffsetForLeaderEpochResponse response;
+        for (const auto& t : req.topics) {
+          auto& topic = response.topics.emplace_back();
+          topic.topic = t.topic;
+          for (const auto& p : t.partitions) {
+            auto& out = topic.partitions.emplace_back();
+            out.partition = p.partition;
+            out.leader_epoch = -1;
+            out.end_offset = -1;
+            auto* partition = broker.partition(t.topic, p.partition);
+            if (!partition) {
+              out.error_code = error_code(Errc::unknown_topic_or_partition);
+              continue;
+            }
+            const int32_t ours = partition->leader_epoch().value();
+            if (auto bad = check_epoch(p.current_leader_epoch, ours)) {
+              out.error_code = error_code(*bad);
+              continue;
+            }
+            // One epoch so far: every epoch up to ours ends at the log end.
+            if (p.leader_epoch <= ours) {
+              out.leader_epoch = ours;
+              out.end_offset = partition->log().log_end_offset().value();
+            }
+          }
+        }
+        request.respond(response);
+      });
+  registry.add({OffsetForLeaderEpochRequest::api_key, "OffsetForLeaderEpoch", 0, 4, 0, handler});
+}
+
+}  // namespace kafkacore::broker
