@@ -45,12 +45,12 @@ test-tsan:
 	cmake --build build/tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) --test-dir build/tsan
 
-bench:
-	scripts/bootstrap --system-only
+bench: bootstrap
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAFKACORE_BUILD_BENCH=ON \
 	  -DKAFKACORE_BUILD_TESTS=OFF -DKAFKACORE_BUILD_PYTHON=OFF
 	cmake --build build/bench -j$(JOBS)
 	scripts/bench build/bench
+	$(PYTHON) bench/produce_consume.py --server build/bench/cpp/tools/kafkacore-server
 
 # Foreground until Ctrl-C; for now the storage layer only (see `pykafkacore serve`).
 run: bootstrap

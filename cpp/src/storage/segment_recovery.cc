@@ -75,7 +75,7 @@ std::string range_text(const RecoveredBatch& b) {
 }
 
 // baseOffset and partitionLeaderEpoch are outside the CRC: check them against the neighbours.
-void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
+void check_uncovered_fields_once(RecoveryScan& scan, int64_t segment_base) {
   auto& v = scan.batches;
   std::vector<RecoveredBatch> kept;
   kept.reserve(v.size());
@@ -134,6 +134,17 @@ void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
     kept.push_back(b);
   }
   v = std::move(kept);
+}
+
+// A batch is judged by its neighbours, so dropping one changes what its neighbours are judged
+// by: repeat until a pass changes nothing. Every pass that changes something drops or repairs a
+// batch, and a repaired batch fits its neighbours, so this ends; the bound is a safety net.
+void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
+  for (size_t pass = 0; pass <= scan.batches.size() + 1; ++pass) {
+    const size_t problems_before = scan.problems.size();
+    check_uncovered_fields_once(scan, segment_base);
+    if (scan.problems.size() == problems_before) return;
+  }
 }
 
 }  // namespace
