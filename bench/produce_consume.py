@@ -122,8 +122,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=os.environ.get("KAFKACORE_BENCH_DIR")) as data:
             proc, bootstrap = start_server(args.server, data)
             try:
-                AdminClient({"bootstrap.servers": bootstrap}).create_topics(
-                    [NewTopic("bench", 1, 1), NewTopic("latency", 1, 1)])[ "bench"].result(10)
+                admin = AdminClient({"bootstrap.servers": bootstrap})
+                for future in admin.create_topics(
+                        [NewTopic("bench", 1, 1), NewTopic("latency", 1, 1)]).values():
+                    future.result(10)
                 rate, _ = produce(producer_config(bootstrap), "bench", args.records)
                 ours_produce.append(rate)
                 ours_consume.append(consume(bootstrap, "bench", args.records))
