@@ -257,7 +257,7 @@ async def test_hundred_partitions(kafka_broker: Any) -> None:
     assert ends == {tp: 2 for tp in tps}
 
 
-# --- offsets: earliest, latest, given, timestamp, seek ---------------------------------------------
+# --- offsets: earliest, latest, given, timestamp, seek -----------------------------------------
 
 
 @pytest.fixture
@@ -348,7 +348,8 @@ async def test_offsets_for_times(kafka_broker: Any, ten_records: tuple[str, int]
         consumer.assign([tp])
         consumer.seek(tp, found[tp].offset)
         got = await consume(consumer, 6)
-        assert [(r.offset, r.timestamp) for r in got] == [(i, base + 1000 * i) for i in range(4, 10)]
+        assert [(r.offset, r.timestamp) for r in got] == [
+            (i, base + 1000 * i) for i in range(4, 10)]
     finally:
         await consumer.stop()
 

@@ -251,7 +251,8 @@ def test_keyed_records_with_headers_and_timestamps(kafka_broker: Any) -> None:
 
 
 def test_log_append_time_topic(kafka_broker: Any) -> None:
-    topic = create_topic(kafka_broker, topic_name(), configs={"message.timestamp.type": "LogAppendTime"})
+    topic = create_topic(kafka_broker, topic_name(),
+                         configs={"message.timestamp.type": "LogAppendTime"})
     before = now_ms()
     reports = produce_all(make_producer(kafka_broker), topic,
                           [{"value": b"a", "timestamp": 1000}, {"value": b"b", "timestamp": 2000}])
@@ -273,15 +274,9 @@ def test_log_append_time_topic(kafka_broker: Any) -> None:
 
 
 # librdkafka enables LZ4 only if the broker advertises FindCoordinator (its marker for Kafka
-# >= 0.8.2, rdkafka_feature.c); without it, it logs "Broker does not support compression type
-# lz4: not compressing batch" and sends the batch uncompressed.
-LZ4_NEEDS_FIND_COORDINATOR = pytest.mark.xfail(
-    reason="broker gap: FindCoordinator (API 10) not advertised, so librdkafka silently sends "
-    "lz4 batches uncompressed", strict=True)
-
-
-@pytest.mark.parametrize(
-    "codec", ["gzip", "snappy", pytest.param("lz4", marks=LZ4_NEEDS_FIND_COORDINATOR), "zstd"])
+# >= 0.8.2, rdkafka_feature.c); without it, it sends lz4 batches uncompressed. The broker
+# advertises it, so lz4 must arrive compressed like the others.
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
 def test_compression_codecs(kafka_broker: Any, codec: str) -> None:
     topic = create_topic(kafka_broker, topic_name(codec))
     producer = make_producer(kafka_broker, **{"compression.type": codec, "linger.ms": 50})
@@ -302,8 +297,6 @@ def test_compression_codecs(kafka_broker: Any, codec: str) -> None:
     assert {b["compression"] for b in stored_batches(kafka_broker, topic, 0, 200)} == {codec}
 
 
-@pytest.mark.xfail(reason="broker bug: topic compression.type is accepted and described but "
-                   "ignored; batches are stored as the producer sent them", strict=True)
 def test_topic_compression_type_recompresses(kafka_broker: Any) -> None:
     """compression.type=zstd on the topic: uncompressed batches are stored compressed and read
     back unchanged."""
@@ -344,7 +337,8 @@ def test_one_mib_records(kafka_broker: Any) -> None:
 def test_record_over_max_message_bytes_is_rejected(kafka_broker: Any) -> None:
     topic = create_topic(kafka_broker, topic_name("toobig"))  # default max.message.bytes 1048588
     producer = make_producer(kafka_broker, **{"message.max.bytes": 3_000_000, "retries": 0})
-    errs = delivery_errors(producer, topic, [{"value": os.urandom(MIB + 1000)}, {"value": b"small"}])
+    errs = delivery_errors(producer, topic,
+                           [{"value": os.urandom(MIB + 1000)}, {"value": b"small"}])
     assert errs[0] is not None and errs[0].code() == MESSAGE_TOO_LARGE, errs[0]
     assert errs[1] is None
     consumer = make_consumer(kafka_broker)
@@ -379,7 +373,7 @@ def test_hundred_partitions(kafka_broker: Any) -> None:
     assert lows_highs == [(0, 2)] * 3
 
 
-# --- offsets: earliest, latest, given, timestamp, seek ---------------------------------------------
+# --- offsets: earliest, latest, given, timestamp, seek -----------------------------------------
 
 
 @pytest.fixture
@@ -393,7 +387,8 @@ def ten_records(kafka_broker: Any) -> tuple[str, int]:
     return topic, base
 
 
-def test_consume_from_earliest_given_and_latest(kafka_broker: Any, ten_records: tuple[str, int]) -> None:
+def test_consume_from_earliest_given_and_latest(kafka_broker: Any,
+                                                ten_records: tuple[str, int]) -> None:
     topic, _ = ten_records
     consumer = make_consumer(kafka_broker)
     try:
@@ -414,7 +409,8 @@ def test_consume_from_earliest_given_and_latest(kafka_broker: Any, ten_records: 
         consumer.close()
 
 
-def test_offset_out_of_range_resets_per_policy(kafka_broker: Any, ten_records: tuple[str, int]) -> None:
+def test_offset_out_of_range_resets_per_policy(kafka_broker: Any,
+                                               ten_records: tuple[str, int]) -> None:
     topic, _ = ten_records
     consumer = make_consumer(kafka_broker, **{"auto.offset.reset": "earliest"})
     try:
@@ -437,7 +433,8 @@ def test_offsets_for_times(kafka_broker: Any, ten_records: tuple[str, int]) -> N
         found = consumer.offsets_for_times([TopicPartition(topic, 0, base + 9000)], timeout=TIMEOUT)
         assert found[0].offset == 9
         # After the last record: no offset (librdkafka reports OFFSET_END, -1).
-        found = consumer.offsets_for_times([TopicPartition(topic, 0, base + 60_000)], timeout=TIMEOUT)
+        found = consumer.offsets_for_times([TopicPartition(topic, 0, base + 60_000)],
+                                           timeout=TIMEOUT)
         assert found[0].offset == -1
         consumer.assign([TopicPartition(topic, 0, 4)])
         msgs = consume(consumer, 6)
@@ -603,7 +600,8 @@ def test_describe_configs_defaults_and_sources(kafka_broker: Any) -> None:
         assert entry.is_default, name
     for name, value in (("retention.ms", "3600000"), ("cleanup.policy", "compact")):
         entry = configs[name]
-        assert (entry.value, source_of(entry), entry.is_default) == (value, DYNAMIC_TOPIC_CONFIG, False)
+        assert (entry.value, source_of(entry), entry.is_default) == (
+            value, DYNAMIC_TOPIC_CONFIG, False)
     assert not configs["retention.ms"].is_read_only
 
     missing = ConfigResource(ResourceType.TOPIC, topic_name("missing"))
@@ -661,7 +659,8 @@ def test_incremental_alter_configs(kafka_broker: Any) -> None:
     assert describe_topic(admin, topic)["retention.ms"].value == "604800000"
 
     with pytest.raises(KafkaException) as exc:
-        alter(ConfigEntry("retention.ms", "not-a-number", incremental_operation=AlterConfigOpType.SET))
+        alter(ConfigEntry("retention.ms", "not-a-number",
+                          incremental_operation=AlterConfigOpType.SET))
     assert error_code_of(exc) == INVALID_CONFIG
     with pytest.raises(KafkaException) as exc:
         alter(ConfigEntry("no.such.config", "1", incremental_operation=AlterConfigOpType.SET))
@@ -680,10 +679,12 @@ def test_legacy_alter_configs_replaces_overrides(kafka_broker: Any) -> None:
     c = describe_topic(admin, topic)
     assert (c["retention.ms"].value, source_of(c["retention.ms"])) == ("2000", DYNAMIC_TOPIC_CONFIG)
     # AlterConfigs replaces the whole set: the earlier override is back to its default.
-    assert (c["segment.bytes"].value, source_of(c["segment.bytes"])) == ("1073741824", DEFAULT_CONFIG)
+    assert (c["segment.bytes"].value, source_of(c["segment.bytes"])) == (
+        "1073741824", DEFAULT_CONFIG)
 
 
-def test_delete_records_moves_low_watermark(kafka_broker: Any, ten_records: tuple[str, int]) -> None:
+def test_delete_records_moves_low_watermark(kafka_broker: Any,
+                                            ten_records: tuple[str, int]) -> None:
     topic, _ = ten_records
     admin = make_admin(kafka_broker)
     tp = TopicPartition(topic, 0, 4)

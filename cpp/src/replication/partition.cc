@@ -1,11 +1,38 @@
 #include "replication/partition.h"
 
+#include "record/batch_builder.h"
 #include "record/record_batch.h"
 
 namespace kafkacore::replication {
 
 Partition::Partition(std::string topic, int32_t index, Uuid topic_id, storage::PartitionLog* log)
     : topic_(std::move(topic)), index_(index), topic_id_(topic_id), log_(log) {}
+
+namespace {
+
+// compression.type set to a codec: the broker rewrites the batch with it (as Kafka does), keeping
+// the producer fields, offsets deltas and timestamps.
+Result<Bytes> recompress(const record::RecordBatchView& batch, record::Compression codec) {
+  auto decoded = record::decode_batch(batch);
+  if (!decoded) return std::unexpected(decoded.error());
+  record::BatchOptions options;
+  options.compression = codec;
+  options.timestamp_type = batch.timestamp_type();
+  options.producer_id = batch.producer_id();
+  options.producer_epoch = batch.producer_epoch();
+  options.base_sequence = batch.base_sequence();
+  options.last_offset_delta = batch.last_offset_delta();
+  options.base_timestamp = batch.base_timestamp();
+  options.max_timestamp = batch.max_timestamp();
+  record::BatchBuilder builder(options);
+  for (const auto& r : decoded->records) {
+    builder.append_with_offset_delta(r.offset_delta, batch.base_timestamp() + r.timestamp_delta,
+                                     r.key, r.value, r.headers);
+  }
+  return builder.build();
+}
+
+}  // namespace
 
 Result<ProduceOutcome> Partition::append_from_producer(MutableByteView records) {
   auto batch = record::RecordBatchView::parse(ByteView(records));
@@ -24,7 +51,24 @@ Result<ProduceOutcome> Partition::append_from_producer(MutableByteView records) 
   if (batch->has_producer_id() && batch->base_sequence() < 0) {
     return make_error(Errc::invalid_record, "an idempotent batch needs a base sequence >= 0");
   }
-  if (log_->config().cleanup_compact) {
+  const storage::LogConfig& config = log_->config();
+  if (batch->timestamp_type() == record::TimestampType::create_time) {
+    // message.timestamp.{before,after}.max.ms, checked on the batch's bounds.
+    const int64_t now = log_->environment_clock()->now_ms();
+    if (config.timestamp_after_max_ms != storage::kNoLimit &&
+        batch->max_timestamp() > now + config.timestamp_after_max_ms) {
+      return make_error(Errc::invalid_timestamp,
+                        "timestamp " + std::to_string(batch->max_timestamp()) +
+                            " is more than message.timestamp.after.max.ms in the future");
+    }
+    if (config.timestamp_before_max_ms != storage::kNoLimit &&
+        batch->base_timestamp() < now - config.timestamp_before_max_ms) {
+      return make_error(Errc::invalid_timestamp,
+                        "timestamp " + std::to_string(batch->base_timestamp()) +
+                            " is more than message.timestamp.before.max.ms in the past");
+    }
+  }
+  if (config.cleanup_compact) {
     auto decoded = record::decode_batch(*batch);
     if (!decoded) return std::unexpected(decoded.error());
     for (const auto& r : decoded->records) {
@@ -56,6 +100,13 @@ Result<ProduceOutcome> Partition::append_from_producer(MutableByteView records) 
   }
   storage::AppendOptions options;
   options.leader_epoch = leader_epoch_;
+  Bytes recompressed;
+  if (config.compression && *config.compression != batch->compression()) {
+    auto rebuilt = recompress(*batch, *config.compression);
+    if (!rebuilt) return std::unexpected(rebuilt.error());
+    recompressed = std::move(*rebuilt);
+    records = recompressed;
+  }
   auto appended = log_->append(records, options);
   if (!appended) return std::unexpected(appended.error());
   if (batch->has_producer_id()) {

@@ -74,6 +74,21 @@ Result<void> LogConfig::set(const std::string& key, const std::string& value) {
     cleanup_compact = compact;
     return {};
   }
+  if (key == "message.timestamp.before.max.ms") return assign(timestamp_before_max_ms, 0);
+  if (key == "message.timestamp.after.max.ms") return assign(timestamp_after_max_ms, 0);
+  if (key == "compression.type") {
+    if (value == "producer") {
+      compression.reset();
+      return {};
+    }
+    auto codec = record::parse_compression(value == "uncompressed" ? "none" : value);
+    if (!codec) {
+      return make_error(Errc::invalid_request,
+                        "compression.type must be producer, uncompressed, gzip, snappy, lz4 or zstd");
+    }
+    compression = *codec;
+    return {};
+  }
   if (key == "message.timestamp.type") {
     if (value == "CreateTime") {
       timestamp_type = record::TimestampType::create_time;
@@ -117,6 +132,13 @@ std::map<std::string, std::string> LogConfig::to_properties() const {
       {"max.message.bytes", std::to_string(max_message_bytes)},
       {"message.timestamp.type",
        timestamp_type == record::TimestampType::create_time ? "CreateTime" : "LogAppendTime"},
+      {"compression.type",
+       !compression ? "producer"
+       : *compression == record::Compression::none
+           ? "uncompressed"
+           : std::string(record::compression_name(*compression))},
+      {"message.timestamp.before.max.ms", std::to_string(timestamp_before_max_ms)},
+      {"message.timestamp.after.max.ms", std::to_string(timestamp_after_max_ms)},
   };
 }
 

@@ -2,6 +2,7 @@
 // Per-topic log settings under Kafka's names and with Kafka's defaults.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -27,6 +28,10 @@ struct LogConfig {
   int64_t flush_ms = kNoLimit;                 // flush.ms
   int64_t max_message_bytes = 1048588;         // max.message.bytes
   record::TimestampType timestamp_type = record::TimestampType::create_time;  // message.timestamp.type
+  // compression.type: nullopt = "producer" (store batches as sent); otherwise recompress.
+  std::optional<record::Compression> compression;
+  int64_t timestamp_before_max_ms = kNoLimit;  // message.timestamp.before.max.ms
+  int64_t timestamp_after_max_ms = kNoLimit;   // message.timestamp.after.max.ms
 
   // Applies Kafka-named overrides; unknown keys and bad values are invalid_config style errors
   // (reported as invalid_request until the protocol layer adds its own code).

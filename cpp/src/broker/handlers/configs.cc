@@ -94,7 +94,7 @@ void describe_configs(Broker& broker, DescribeConfigsRequest req, server::Reques
       c.name = e.name;
       c.value = e.value;
       c.read_only = e.read_only;
-      c.is_default = e.source == ConfigSource::default_config;
+      if (version == 0) c.is_default = e.source == ConfigSource::default_config;  // v0 only
       c.config_source = static_cast<int8_t>(e.source);
       c.is_sensitive = e.sensitive;
       c.config_type = config_type(e.name);

@@ -36,7 +36,13 @@ struct FetchPlan {
   std::vector<Wanted> wanted;
   // Delayed-fetch state.
   std::unique_ptr<boost::asio::steady_timer> timer;
-  std::vector<std::pair<std::pair<std::string, int32_t>, uint64_t>> watches;
+  struct Watch {
+    std::string topic;
+    int32_t partition;
+    Uuid topic_id;  // a topic deleted and created again has a new partition, with its own ids
+    uint64_t id;
+  };
+  std::vector<Watch> watches;
   bool answered = false;
 };
 
@@ -116,8 +122,9 @@ void finish(Broker& broker, const std::shared_ptr<FetchPlan>& plan, Gathered g) 
   if (plan->answered) return;
   plan->answered = true;
   if (plan->timer) plan->timer->cancel();
-  for (auto& [key, id] : plan->watches) {
-    if (auto* p = broker.partition(key.first, key.second)) p->unwatch_appends(id);
+  for (const auto& w : plan->watches) {
+    auto* p = broker.partition(w.topic, w.partition);
+    if (p && p->topic_id() == w.topic_id) p->unwatch_appends(w.id);
   }
   plan->watches.clear();
   // Applied in the same reactor turn as gather(), so the entries are still alive.
@@ -156,8 +163,11 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
     auto& sessions = broker.fetch_sessions();
     FetchSession* session = nullptr;
     if (plan->version >= 7) {
-      if (req.session_id == 0 && req.session_epoch == 0) {
-        session = sessions.create();  // a full fetch that opens a session (or not, if full)
+      if (req.session_epoch == 0) {
+        // A full fetch that opens a session (or not, if the cache is full); naming an existing
+        // session with epoch 0 closes it first (KIP-227).
+        if (req.session_id != 0) sessions.remove(req.session_id);
+        session = sessions.create();
       } else if (req.session_id != 0 && req.session_epoch == kFinalEpoch) {
         sessions.remove(req.session_id);
       } else if (req.session_id != 0) {
@@ -185,7 +195,10 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
       for (const auto& f : req.forgotten_topics_data) {
         for (int32_t p : f.partitions) session->partitions.erase({f.topic, p});
       }
-      session->next_epoch = session->next_epoch == INT32_MAX ? 1 : session->next_epoch + 1;
+      // A new session's first incremental request carries epoch 1 (its next_epoch already).
+      if (plan->incremental) {
+        session->next_epoch = session->next_epoch == INT32_MAX ? 1 : session->next_epoch + 1;
+      }
       plan->session_id = session->id;
       plan->session_key = session->id;
       if (plan->incremental) {
@@ -233,7 +246,7 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
         const uint64_t id = partition->watch_appends([&broker, weak] {
           if (auto p = weak.lock()) retry(broker, p, false);
         });
-        plan->watches.push_back({{w.topic, w.partition}, id});
+        plan->watches.push_back({w.topic, w.partition, partition->topic_id(), id});
       }
     }
     // The plan lives as long as one of its callbacks can still answer it.

@@ -20,5 +20,6 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker);
 void register_describe_cluster(server::HandlerRegistry& registry, Broker& broker);
 void register_init_producer_id(server::HandlerRegistry& registry, Broker& broker);
 void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker& broker);
+void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker);
 
 }  // namespace kafkacore::broker

@@ -72,7 +72,18 @@ void register_list_offsets(server::HandlerRegistry& registry, Broker& broker) {
             out.timestamp = (*found)->timestamp;
           }
         }
-        if (version == 0 && out.offset >= 0) out.old_style_offsets = {out.offset};
+      }
+    }
+    // Fields a version does not carry must keep their defaults: v0 has only OldStyleOffsets,
+    // LeaderEpoch starts at v4.
+    for (auto& t : response.topics) {
+      for (auto& out : t.partitions) {
+        if (version == 0) {
+          if (out.offset >= 0) out.old_style_offsets = {out.offset};
+          out.offset = -1;
+          out.timestamp = -1;
+        }
+        if (version < 4) out.leader_epoch = -1;
       }
     }
     request.respond(response);

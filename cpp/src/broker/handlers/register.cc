@@ -14,6 +14,7 @@ void register_handlers(server::HandlerRegistry& registry, Broker& broker) {
   register_describe_cluster(registry, broker);
   register_init_producer_id(registry, broker);
   register_offset_for_leader_epoch(registry, broker);
+  register_find_coordinator(registry, broker);
 }
 
 }  // namespace kafkacore::broker

@@ -325,7 +325,10 @@ class StructGen:
         for f in self.fields:
             x = member_name(f)
             present = cond(field_presence(f, self.api), self.api)
-            absent = [] if f.ignorable else [
+            # Responses drop what the version cannot carry (a client at that version does not
+            # know the field); requests keep Kafka's rule that only `ignorable` fields may be.
+            dropped = f.ignorable or self.message.kind == "response"
+            absent = [] if dropped else [
                 f"{NS}::detail::absent_field_violation(\"{self.label(f)}\", _version);"]
             if f.is_tagged:
                 if present != "true" and absent:

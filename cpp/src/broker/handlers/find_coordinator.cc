@@ -1,0 +1,56 @@
+// FindCoordinator (key 10), v0-4 (v4: batched keys). On a single broker every group is
+// coordinated here. Transaction coordinators come with transactions. Advertised already because
+// librdkafka before 2.11.1 turns lz4 off unless FindCoordinator v0 is in range.
+#include "broker/broker.h"
+#include "broker/handlers/handlers.h"
+#include "broker/handlers/util.h"
+#include "protocol/messages.h"
+
+namespace kafkacore::broker {
+namespace {
+
+using protocol::FindCoordinatorRequest;
+using protocol::FindCoordinatorResponse;
+
+constexpr int8_t kGroupKey = 0;
+
+}  // namespace
+
+void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker) {
+  auto handler = server::typed_handler<FindCoordinatorRequest>(
+      [&broker](FindCoordinatorRequest req, server::Request request) {
+        const int16_t version = request.header.api_version;
+        FindCoordinatorResponse response;
+        auto answer = [&](int16_t& error, std::optional<std::string>& message, int32_t& node,
+                          std::string& host, int32_t& port) {
+          if (req.key_type != kGroupKey) {
+            error = error_code(Errc::coordinator_not_available);
+            message = "transactions are not supported yet";
+            node = -1;
+            host = "";
+            port = -1;
+            return;
+          }
+          error = 0;
+          message.reset();
+          node = broker.node_id();
+          host = broker.config().advertised();
+          port = broker.port();
+        };
+        if (version >= 4) {
+          for (const auto& key : req.coordinator_keys) {
+            auto& c = response.coordinators.emplace_back();
+            c.key = key;
+            answer(c.error_code, c.error_message, c.node_id, c.host, c.port);
+          }
+        } else {
+          answer(response.error_code, response.error_message, response.node_id, response.host,
+                 response.port);
+          if (version == 0) response.error_message.reset();
+        }
+        request.respond(response);
+      });
+  registry.add({FindCoordinatorRequest::api_key, "FindCoordinator", 0, 4, 0, handler});
+}
+
+}  // namespace kafkacore::broker
