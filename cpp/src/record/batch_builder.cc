@@ -21,6 +21,24 @@ void write_nullable(Bytes& out, std::optional<ByteView> bytes) {
 
 }  // namespace
 
+BatchOptions options_like(const RecordBatchView& batch) {
+  BatchOptions options;
+  options.compression = batch.compression();
+  options.timestamp_type = batch.timestamp_type();
+  options.transactional = batch.is_transactional();
+  options.control = batch.is_control();
+  options.has_delete_horizon = batch.has_delete_horizon();
+  options.base_offset = batch.base_offset();
+  options.partition_leader_epoch = batch.partition_leader_epoch();
+  options.producer_id = batch.producer_id();
+  options.producer_epoch = batch.producer_epoch();
+  options.base_sequence = batch.base_sequence();
+  options.last_offset_delta = batch.last_offset_delta();
+  options.base_timestamp = batch.base_timestamp();
+  options.max_timestamp = batch.max_timestamp();
+  return options;
+}
+
 BatchBuilder::BatchBuilder(BatchOptions options) : options_(options) {}
 
 void BatchBuilder::append(int64_t timestamp, std::optional<ByteView> key,

@@ -33,6 +33,10 @@ struct BatchOptions {
   int compression_level = -1;
 };
 
+// Options that rebuild `batch` as it is: its offsets, producer fields, flags and timestamps.
+// Records appended with timestamp base_timestamp() + delta keep their timestamps.
+BatchOptions options_like(const RecordBatchView& batch);
+
 class BatchBuilder {
  public:
   explicit BatchBuilder(BatchOptions options = {});

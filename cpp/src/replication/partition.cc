@@ -15,15 +15,8 @@ namespace {
 Result<Bytes> recompress(const record::RecordBatchView& batch, record::Compression codec) {
   auto decoded = record::decode_batch(batch);
   if (!decoded) return std::unexpected(decoded.error());
-  record::BatchOptions options;
+  record::BatchOptions options = record::options_like(batch);
   options.compression = codec;
-  options.timestamp_type = batch.timestamp_type();
-  options.producer_id = batch.producer_id();
-  options.producer_epoch = batch.producer_epoch();
-  options.base_sequence = batch.base_sequence();
-  options.last_offset_delta = batch.last_offset_delta();
-  options.base_timestamp = batch.base_timestamp();
-  options.max_timestamp = batch.max_timestamp();
   record::BatchBuilder builder(options);
   for (const auto& r : decoded->records) {
     builder.append_with_offset_delta(r.offset_delta, batch.base_timestamp() + r.timestamp_delta,

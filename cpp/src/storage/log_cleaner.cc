@@ -72,23 +72,15 @@ Result<std::optional<Bytes>> clean_batch(const record::RecordBatchView& batch,
   }
   changed = true;
   if (kept.empty()) return std::optional<Bytes>{};
-  record::BatchOptions options;
-  options.compression = batch.compression();
-  options.timestamp_type = batch.timestamp_type();
-  options.transactional = batch.is_transactional();
-  options.base_offset = batch.base_offset();
-  options.partition_leader_epoch = batch.partition_leader_epoch();
-  options.producer_id = batch.producer_id();
-  options.producer_epoch = batch.producer_epoch();
-  options.base_sequence = batch.base_sequence();
-  options.last_offset_delta = batch.last_offset_delta();
-  options.max_timestamp = batch.max_timestamp();
+  record::BatchOptions options = record::options_like(batch);
   // Record timestamps are deltas from baseTimestamp; with a horizon, baseTimestamp holds it.
   const int64_t original_base = batch.base_timestamp();
-  if (stamp_horizon || (batch.has_delete_horizon() && has_tombstone)) {
+  if (stamp_horizon) {
     options.has_delete_horizon = true;
-    options.base_timestamp =
-        stamp_horizon ? job.now_ms + job.delete_retention_ms : batch.base_timestamp();
+    options.base_timestamp = job.now_ms + job.delete_retention_ms;
+  } else if (batch.has_delete_horizon() && !has_tombstone) {
+    options.has_delete_horizon = false;  // its tombstones are gone, and the horizon with them
+    options.base_timestamp.reset();
   }
   record::BatchBuilder builder(options);
   for (const auto* r : kept) {

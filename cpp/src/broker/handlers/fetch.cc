@@ -69,10 +69,9 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
     replication::Partition* partition = broker.partition(w.topic, w.partition);
     if (!partition) {
       data.error_code = error_code(Errc::unknown_topic_or_partition);
-    } else if (w.current_leader_epoch > partition->leader_epoch().value()) {
-      data.error_code = error_code(Errc::unknown_leader_epoch);
-    } else if (w.current_leader_epoch >= 0 && w.current_leader_epoch < partition->leader_epoch().value()) {
-      data.error_code = error_code(Errc::fenced_leader_epoch);
+    } else if (auto bad = check_leader_epoch(w.current_leader_epoch,
+                                             partition->leader_epoch().value())) {
+      data.error_code = error_code(*bad);
     } else {
       auto& log = partition->log();
       data.high_watermark = partition->high_watermark().value();

@@ -36,12 +36,8 @@ void register_list_offsets(server::HandlerRegistry& registry, Broker& broker) {
           continue;
         }
         const int32_t epoch = partition->leader_epoch().value();
-        if (p.current_leader_epoch > epoch) {
-          out.error_code = error_code(Errc::unknown_leader_epoch);
-          continue;
-        }
-        if (p.current_leader_epoch >= 0 && p.current_leader_epoch < epoch) {
-          out.error_code = error_code(Errc::fenced_leader_epoch);
+        if (auto bad = check_leader_epoch(p.current_leader_epoch, epoch)) {
+          out.error_code = error_code(*bad);
           continue;
         }
         out.leader_epoch = epoch;

@@ -16,13 +16,6 @@ using protocol::InitProducerIdResponse;
 using protocol::OffsetForLeaderEpochRequest;
 using protocol::OffsetForLeaderEpochResponse;
 
-// Checks a client's view of the leader epoch against ours (0 until leaders can change).
-std::optional<Errc> check_epoch(int32_t client_epoch, int32_t ours) {
-  if (client_epoch > ours) return Errc::unknown_leader_epoch;
-  if (client_epoch >= 0 && client_epoch < ours) return Errc::fenced_leader_epoch;
-  return std::nullopt;
-}
-
 }  // namespace
 
 void register_delete_records(server::HandlerRegistry& registry, Broker& broker) {
@@ -126,7 +119,7 @@ void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker&
               continue;
             }
             const int32_t ours = partition->leader_epoch().value();
-            if (auto bad = check_epoch(p.current_leader_epoch, ours)) {
+            if (auto bad = check_leader_epoch(p.current_leader_epoch, ours)) {
               out.error_code = error_code(*bad);
               continue;
             }

@@ -1,6 +1,7 @@
 #pragma once
 // Conversions shared by the handlers.
 #include <cstring>
+#include <optional>
 
 #include "common/error.h"
 #include "common/uuid.h"
@@ -10,6 +11,14 @@ namespace kafkacore::broker {
 
 inline int16_t error_code(const Error& e) { return static_cast<int16_t>(e.code()); }
 inline int16_t error_code(Errc e) { return static_cast<int16_t>(e); }
+
+// A client's view of the leader epoch against ours: newer is UNKNOWN_LEADER_EPOCH, older
+// FENCED_LEADER_EPOCH, -1 means "not checked".
+inline std::optional<Errc> check_leader_epoch(int32_t client_epoch, int32_t ours) {
+  if (client_epoch > ours) return Errc::unknown_leader_epoch;
+  if (client_epoch >= 0 && client_epoch < ours) return Errc::fenced_leader_epoch;
+  return std::nullopt;
+}
 
 inline protocol::Uuid to_wire(const Uuid& id) {
   protocol::Uuid out;
