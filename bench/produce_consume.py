@@ -105,6 +105,7 @@ def latency(bootstrap: str, topic: str, count: int, rate: int) -> tuple[float, f
         delay = interval - (time.perf_counter() - sent)
         if delay > 0:
             time.sleep(delay)
+    producer.flush(5)
     consumer.close()
     samples.sort()
     return samples[len(samples) // 2], samples[int(len(samples) * 0.99) - 1]
