@@ -69,9 +69,15 @@ std::optional<size_t> find_next_intact(ByteView data, size_t from) {
   return std::nullopt;
 }
 
+// Offsets are read from disk and may be anything: only a batch whose offsets fit
+// [0, INT64_MAX) is used in offset arithmetic (its last_offset() + 1 cannot overflow).
+bool offsets_sane(const RecoveredBatch& b) {
+  return b.base_offset >= 0 && b.base_offset < INT64_MAX - b.last_offset_delta;
+}
+
 std::string range_text(const RecoveredBatch& b) {
-  return "offsets " + std::to_string(b.base_offset) + ".." + std::to_string(b.last_offset()) +
-         " at byte " + std::to_string(b.position);
+  return "with base offset " + std::to_string(b.base_offset) + " (+" +
+         std::to_string(b.last_offset_delta) + ") at byte " + std::to_string(b.position);
 }
 
 // baseOffset and partitionLeaderEpoch are outside the CRC: check them against the neighbours.
@@ -82,9 +88,11 @@ void check_uncovered_fields_once(RecoveryScan& scan, int64_t segment_base) {
   for (size_t i = 0; i < v.size(); ++i) {
     RecoveredBatch b = v[i];
     const int64_t min_base = kept.empty() ? segment_base : kept.back().last_offset() + 1;
-    const RecoveredBatch* next = i + 1 < v.size() ? &v[i + 1] : nullptr;
-    const bool fits_prev = b.base_offset >= min_base;
-    const bool fits_next = !next || b.last_offset() < next->base_offset;
+    // Kept batches are sane, so min_base is too; an insane neighbour counts as no neighbour.
+    const RecoveredBatch* next =
+        i + 1 < v.size() && offsets_sane(v[i + 1]) ? &v[i + 1] : nullptr;
+    const bool fits_prev = offsets_sane(b) && b.base_offset >= min_base;
+    const bool fits_next = !next || (offsets_sane(b) && b.last_offset() < next->base_offset);
     if (!fits_prev || !fits_next) {
       // The neighbours agree with each other, so this batch's offset field is the damaged one.
       // Its value is pinned only if it fits exactly between them: where offsets may have a gap
@@ -122,7 +130,7 @@ void check_uncovered_fields_once(RecoveryScan& scan, int64_t segment_base) {
         b.leader_epoch = prev_epoch;
         b.repaired = true;
       }
-    } else if (i + 2 < v.size() && b.leader_epoch > next->leader_epoch &&
+    } else if (next && i + 2 < v.size() && b.leader_epoch > next->leader_epoch &&
                next->leader_epoch == v[i + 2].leader_epoch) {
       // The first batch has an epoch above the two that follow (which agree): it is the damaged
       // one, and with no batch before it nothing pins its value.
@@ -140,7 +148,8 @@ void check_uncovered_fields_once(RecoveryScan& scan, int64_t segment_base) {
 // by: repeat until a pass changes nothing. Every pass that changes something drops or repairs a
 // batch, and a repaired batch fits its neighbours, so this ends; the bound is a safety net.
 void check_uncovered_fields(RecoveryScan& scan, int64_t segment_base) {
-  for (size_t pass = 0; pass <= scan.batches.size() + 1; ++pass) {
+  const size_t max_passes = scan.batches.size() + 2;  // fixed before passes shrink the list
+  for (size_t pass = 0; pass < max_passes; ++pass) {
     const size_t problems_before = scan.problems.size();
     check_uncovered_fields_once(scan, segment_base);
     if (scan.problems.size() == problems_before) return;
