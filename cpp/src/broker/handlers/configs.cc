@@ -214,21 +214,9 @@ void incremental_alter_configs(Broker& broker, IncrementalAlterConfigsRequest re
 }  // namespace
 
 void register_configs(server::HandlerRegistry& registry, Broker& broker) {
-  registry.add({DescribeConfigsRequest::api_key, "DescribeConfigs", 0, 4, 0,
-                server::typed_handler<DescribeConfigsRequest>(
-                    [&broker](DescribeConfigsRequest req, server::Request request) {
-                      describe_configs(broker, std::move(req), std::move(request));
-                    })});
-  registry.add({AlterConfigsRequest::api_key, "AlterConfigs", 0, 2, 0,
-                server::typed_handler<AlterConfigsRequest>(
-                    [&broker](AlterConfigsRequest req, server::Request request) {
-                      alter_configs(broker, std::move(req), std::move(request));
-                    })});
-  registry.add({IncrementalAlterConfigsRequest::api_key, "IncrementalAlterConfigs", 0, 1, 0,
-                server::typed_handler<IncrementalAlterConfigsRequest>(
-                    [&broker](IncrementalAlterConfigsRequest req, server::Request request) {
-                      incremental_alter_configs(broker, std::move(req), std::move(request));
-                    })});
+  add_handler<DescribeConfigsRequest>(registry, broker, 0, 4, describe_configs);
+  add_handler<AlterConfigsRequest>(registry, broker, 0, 2, alter_configs);
+  add_handler<IncrementalAlterConfigsRequest>(registry, broker, 0, 1, incremental_alter_configs);
 }
 
 }  // namespace kafkacore::broker

@@ -153,21 +153,9 @@ void create_partitions(Broker& broker, CreatePartitionsRequest req, server::Requ
 }  // namespace
 
 void register_topic_admin(server::HandlerRegistry& registry, Broker& broker) {
-  registry.add({CreateTopicsRequest::api_key, "CreateTopics", 0, 7, 0,
-                server::typed_handler<CreateTopicsRequest>(
-                    [&broker](CreateTopicsRequest req, server::Request request) {
-                      create_topics(broker, std::move(req), std::move(request));
-                    })});
-  registry.add({DeleteTopicsRequest::api_key, "DeleteTopics", 0, 6, 0,
-                server::typed_handler<DeleteTopicsRequest>(
-                    [&broker](DeleteTopicsRequest req, server::Request request) {
-                      delete_topics(broker, std::move(req), std::move(request));
-                    })});
-  registry.add({CreatePartitionsRequest::api_key, "CreatePartitions", 0, 3, 0,
-                server::typed_handler<CreatePartitionsRequest>(
-                    [&broker](CreatePartitionsRequest req, server::Request request) {
-                      create_partitions(broker, std::move(req), std::move(request));
-                    })});
+  add_handler<CreateTopicsRequest>(registry, broker, 0, 7, create_topics);
+  add_handler<DeleteTopicsRequest>(registry, broker, 0, 6, delete_topics);
+  add_handler<CreatePartitionsRequest>(registry, broker, 0, 3, create_partitions);
 }
 
 }  // namespace kafkacore::broker

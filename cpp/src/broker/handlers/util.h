@@ -6,8 +6,11 @@
 #include "common/error.h"
 #include "common/uuid.h"
 #include "protocol/types.h"
+#include "server/handler_registry.h"
 
 namespace kafkacore::broker {
+
+class Broker;
 
 inline int16_t error_code(const Error& e) { return static_cast<int16_t>(e.code()); }
 inline int16_t error_code(Errc e) { return static_cast<int16_t>(e); }
@@ -30,6 +33,16 @@ inline Uuid from_wire(const protocol::Uuid& id) {
   Uuid out;
   std::memcpy(out.bytes.data(), id.bytes.data(), 16);
   return out;
+}
+
+// Registers `fn(broker, request message, request)` for Req's API, advertised as [min, max].
+template <typename Req>
+void add_handler(server::HandlerRegistry& registry, Broker& broker, int16_t min, int16_t max,
+                 void (*fn)(Broker&, Req, server::Request)) {
+  registry.add({Req::api_key, Req::api_name, min, max, min,
+                server::typed_handler<Req>([&broker, fn](Req req, server::Request request) {
+                  fn(broker, std::move(req), std::move(request));
+                })});
 }
 
 }  // namespace kafkacore::broker
