@@ -4,6 +4,7 @@
 
 #include "broker/fetch_sessions.h"
 #include "broker/handlers/handlers.h"
+#include "broker/offsets_topic.h"
 #include "common/log.h"
 
 namespace kafkacore::broker {
@@ -25,6 +26,7 @@ Result<void> Broker::open() {
   storage::LogManagerOptions options;
   options.data_dir = config_.data_dir;
   options.defaults = config_.log_defaults;
+  options.clock = config_.clock;
   options.warn = [](const std::string& message) { KC_LOG(warn, "storage", message); };
   auto logs = storage::LogManager::open(options);
   if (!logs) return std::unexpected(logs.error());
@@ -45,11 +47,17 @@ Result<void> Broker::open() {
     }
   }
   fetch_sessions_ = std::make_unique<FetchSessionCache>(config_.fetch_session_cache_slots);
+  offsets_topic_ = std::make_unique<OffsetsTopic>(*this);
+  groups_ = std::make_unique<group::GroupCoordinator>(config_.groups, *offsets_topic_, *config_.clock);
+  offsets_topic_->set_coordinator(groups_.get());
+  // Posted, so it runs on the reactor once it starts; requests meanwhile see LOAD_IN_PROGRESS.
+  offsets_topic_->start_loading();
   register_handlers(registry_, *this);
   server_ = std::make_unique<server::Server>(io_, registry_, config_.limits);
   if (auto r = server_->listen(config_.listen_host, config_.port); !r) return r;
   port_ = server_->port();
   schedule_tick();
+  schedule_group_tick();
   reactor_ = std::thread([this] {
     try {
       io_.run();
@@ -134,6 +142,7 @@ Result<void> Broker::delete_topic(const std::string& name) {
     }
   }
   fetch_sessions_->forget_topic(name);
+  groups_->forget_topic(name);
   KC_LOG(info, "broker", "topic deleted", {{"topic", name}});
   return {};
 }
@@ -176,10 +185,25 @@ void Broker::schedule_tick() {
   });
 }
 
+void Broker::schedule_group_tick() {
+  // Session and rebalance deadlines need finer steps than the log tick.
+  constexpr auto kGroupTick = std::chrono::milliseconds(50);
+  if (!group_timer_) group_timer_ = std::make_unique<server::asio::steady_timer>(io_);
+  group_timer_->expires_after(kGroupTick);
+  group_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    groups_->tick();
+    schedule_group_tick();
+  });
+}
+
 Result<void> Broker::shutdown_on_reactor() {
   if (tick_timer_) tick_timer_->cancel();
+  if (group_timer_) group_timer_->cancel();
   if (server_) server_->stop();
   partitions_.clear();
+  // Parked JoinGroup/SyncGroup answers die here, on the reactor, with their connections.
+  groups_.reset();
   return logs_ ? logs_->shutdown() : Result<void>{};
 }
 

@@ -10,6 +10,7 @@
 
 #include "broker/config.h"
 #include "common/error.h"
+#include "group/group_coordinator.h"
 #include "metadata/metadata_store.h"
 #include "replication/partition.h"
 #include "server/asio.h"
@@ -20,6 +21,7 @@
 namespace kafkacore::broker {
 
 class FetchSessionCache;
+class OffsetsTopic;
 
 class Broker {
  public:
@@ -41,6 +43,8 @@ class Broker {
   metadata::MetadataStore& metadata() { return *metadata_; }
   storage::LogManager& logs() { return *logs_; }
   FetchSessionCache& fetch_sessions() { return *fetch_sessions_; }
+  group::GroupCoordinator& groups() { return *groups_; }
+  OffsetsTopic& offsets_topic() { return *offsets_topic_; }
   replication::Partition* partition(const std::string& topic, int32_t index);
 
   Result<const metadata::TopicInfo*> create_topic(const std::string& name, int32_t partitions,
@@ -60,6 +64,7 @@ class Broker {
   Result<void> open();
   Result<void> open_partitions(const metadata::TopicInfo& topic, int32_t from);
   void schedule_tick();
+  void schedule_group_tick();
   Result<void> shutdown_on_reactor();
 
   BrokerConfig config_;
@@ -68,6 +73,9 @@ class Broker {
   std::unique_ptr<storage::LogManager> logs_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<replication::Partition>> partitions_;
   std::unique_ptr<FetchSessionCache> fetch_sessions_;
+  std::unique_ptr<OffsetsTopic> offsets_topic_;
+  std::unique_ptr<group::GroupCoordinator> groups_;
+  std::unique_ptr<server::asio::steady_timer> group_timer_;
   server::HandlerRegistry registry_;
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<server::asio::steady_timer> tick_timer_;

@@ -105,6 +105,52 @@ const std::vector<std::string>& topic_config_names() {
   return names;
 }
 
+// The consumer-group keys: nullopt if `key` is not one, else whether its value was good.
+std::optional<Result<void>> parse_group_key(const std::string& key, const std::string& value,
+                                            BrokerConfig& c) {
+  struct Int32Key {
+    const char* name;
+    int32_t group::GroupConfig::*field;
+    int64_t min;
+  };
+  static const Int32Key int_keys[] = {
+      {"group.min.session.timeout.ms", &group::GroupConfig::min_session_timeout_ms, 0},
+      {"group.max.session.timeout.ms", &group::GroupConfig::max_session_timeout_ms, 0},
+      {"group.initial.rebalance.delay.ms", &group::GroupConfig::initial_rebalance_delay_ms, 0},
+      {"group.max.size", &group::GroupConfig::max_size, 1},
+      {"offsets.topic.num.partitions", &group::GroupConfig::offsets_partitions, 1},
+      {"offset.metadata.max.bytes", &group::GroupConfig::metadata_max_bytes, 0},
+  };
+  for (const auto& k : int_keys) {
+    if (key != k.name) continue;
+    auto v = parse_long(key, value);
+    if (!v) return Result<void>(std::unexpected(v.error()));
+    if (*v < k.min || *v > 2147483647) {
+      return Result<void>(make_error(Errc::invalid_config, key + " is out of range"));
+    }
+    c.groups.*k.field = static_cast<int32_t>(*v);
+    return Result<void>{};
+  }
+  if (key == "offsets.retention.minutes" || key == "offsets.retention.check.interval.ms" ||
+      key == "offsets.topic.segment.bytes") {
+    auto v = parse_long(key, value);
+    if (!v) return Result<void>(std::unexpected(v.error()));
+    if (*v < 1) return Result<void>(make_error(Errc::invalid_config, key + " must be positive"));
+    if (key == "offsets.retention.minutes") c.groups.offsets_retention_ms = *v * 60000;
+    if (key == "offsets.retention.check.interval.ms") c.groups.retention_check_interval_ms = *v;
+    if (key == "offsets.topic.segment.bytes") c.offsets_segment_bytes = *v;
+    return Result<void>{};
+  }
+  if (key == "offsets.topic.replication.factor" || key == "offsets.load.buffer.size" ||
+      key == "offsets.commit.timeout.ms" || key == "offsets.commit.required.acks") {
+    // Replication settings of the offsets topic: accepted; the replicated-cluster work uses them.
+    auto v = parse_long(key, value);
+    if (!v) return Result<void>(std::unexpected(v.error()));
+    return Result<void>{};
+  }
+  return std::nullopt;
+}
+
 Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, std::string>& props) {
   BrokerConfig c;
   c.explicit_properties = props;
@@ -180,6 +226,8 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       auto v = as_long();
       if (!v || *v < 1) return make_error(Errc::invalid_config, "bad " + key);
       c.tick_ms = *v;
+    } else if (auto handled = parse_group_key(key, value, c)) {
+      if (!*handled) return std::unexpected(handled->error());
     } else if (key == "log.retention.hours" || key == "log.retention.minutes" ||
                key == "log.roll.hours") {
       auto v = as_long();
@@ -199,7 +247,7 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
           matched = true;
         }
       }
-      // Other Kafka broker keys (group.*, transaction.*, ...) are accepted for later issues.
+      // Other Kafka broker keys (transaction.*, ...) are accepted for later issues.
       (void)matched;
     }
   }
@@ -244,6 +292,15 @@ std::vector<ConfigEntry> BrokerConfig::describe() const {
   add("socket.request.max.bytes", std::to_string(limits.max_request_bytes));
   add("connections.max.idle.ms", std::to_string(limits.idle_timeout_ms));
   add("max.incremental.fetch.session.cache.slots", std::to_string(fetch_session_cache_slots));
+  add("group.min.session.timeout.ms", std::to_string(groups.min_session_timeout_ms));
+  add("group.max.session.timeout.ms", std::to_string(groups.max_session_timeout_ms));
+  add("group.initial.rebalance.delay.ms", std::to_string(groups.initial_rebalance_delay_ms));
+  add("group.max.size", std::to_string(groups.max_size));
+  add("offsets.topic.num.partitions", std::to_string(groups.offsets_partitions));
+  add("offsets.topic.segment.bytes", std::to_string(offsets_segment_bytes));
+  add("offsets.retention.minutes", std::to_string(groups.offsets_retention_ms / 60000));
+  add("offsets.retention.check.interval.ms", std::to_string(groups.retention_check_interval_ms));
+  add("offset.metadata.max.bytes", std::to_string(groups.metadata_max_bytes));
   for (const auto& k : topic_keys()) {
     if (!k.broker_synonym) continue;
     auto [value, source] = broker_level(k, *this);

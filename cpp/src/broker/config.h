@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "group/group_coordinator.h"
 #include "server/connection.h"
 #include "storage/log_config.h"
 
@@ -49,6 +51,10 @@ struct BrokerConfig {
   int64_t tick_ms = 1000;                          // how often retention/flush/compaction run
   server::ServerLimits limits;                     // socket.request.max.bytes, connections.max.idle.ms
   storage::LogConfig log_defaults;                 // from the log.* keys
+  group::GroupConfig groups;                       // group.*, offsets.* and offset.* keys
+  int64_t offsets_segment_bytes = 104857600;       // offsets.topic.segment.bytes
+  // Time for retention, sessions and offset expiry; tests and Cluster.advance_time swap it.
+  Clock* clock = &SystemClock::instance();
 
   // Keys given explicitly (for DescribeConfigs' STATIC_BROKER_CONFIG source).
   std::map<std::string, std::string> explicit_properties;

@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 # Defaults that suit tests better than Kafka's (documented in docs/testing.md when the Cluster
-# API arrives): the broker ticks often so retention and flush.ms act quickly.
-_TEST_DEFAULTS = {"kafkacore.tick.ms": "100"}
+# API arrives): the broker ticks often so retention and flush.ms act quickly, and a new consumer
+# group does not wait 3 s for more members before its first rebalance.
+_TEST_DEFAULTS = {"kafkacore.tick.ms": "100", "group.initial.rebalance.delay.ms": "0"}
 
 
 def _properties(data_dir: Path, configs: dict[str, Any]) -> dict[str, str]:

@@ -1,7 +1,8 @@
-// FindCoordinator (key 10), v0-4 (v4: batched keys). On a single broker every group is
-// coordinated here. Transaction coordinators come with transactions. Advertised already because
-// librdkafka before 2.11.1 turns lz4 off unless FindCoordinator v0 is in range.
+// FindCoordinator (key 10), v0-4 (v4: batched keys). A group is coordinated by the leader of its
+// `__consumer_offsets` partition, which this broker creates when the first group asks (as
+// Kafka does). Transaction coordinators come with transactions.
 #include "broker/broker.h"
+#include "broker/offsets_topic.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
 #include "protocol/messages.h"
@@ -26,6 +27,14 @@ void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker
           if (req.key_type != kGroupKey) {
             error = error_code(Errc::coordinator_not_available);
             message = "transactions are not supported yet";
+            node = -1;
+            host = "";
+            port = -1;
+            return;
+          }
+          if (auto r = broker.offsets_topic().ensure_exists(); !r) {
+            error = error_code(Errc::coordinator_not_available);
+            message = r.error().message();
             node = -1;
             host = "";
             port = -1;

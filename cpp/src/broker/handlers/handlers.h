@@ -21,5 +21,8 @@ void register_describe_cluster(server::HandlerRegistry& registry, Broker& broker
 void register_init_producer_id(server::HandlerRegistry& registry, Broker& broker);
 void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker& broker);
 void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker);
+void register_group_membership(server::HandlerRegistry& registry, Broker& broker);
+void register_group_offsets(server::HandlerRegistry& registry, Broker& broker);
+void register_group_admin(server::HandlerRegistry& registry, Broker& broker);
 
 }  // namespace kafkacore::broker

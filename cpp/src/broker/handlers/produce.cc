@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "broker/broker.h"
+#include "broker/offsets_topic.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
 #include "protocol/messages.h"
@@ -76,6 +77,11 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
         }
         if (req.transactional_id) {
           fail(Errc::invalid_request, "transactional produce is not supported yet");
+          continue;
+        }
+        if (topic.name == kOffsetsTopic) {
+          // The group coordinator's own records: a client writing there could corrupt groups.
+          fail(Errc::invalid_topic_exception, "clients may not produce to " + topic.name);
           continue;
         }
         replication::Partition* partition = broker.partition(topic.name, data.index);

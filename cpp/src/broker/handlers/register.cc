@@ -15,6 +15,9 @@ void register_handlers(server::HandlerRegistry& registry, Broker& broker) {
   register_init_producer_id(registry, broker);
   register_offset_for_leader_epoch(registry, broker);
   register_find_coordinator(registry, broker);
+  register_group_membership(registry, broker);
+  register_group_offsets(registry, broker);
+  register_group_admin(registry, broker);
 }
 
 }  // namespace kafkacore::broker

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "broker/broker.h"
+#include "broker/offsets_topic.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
 #include "protocol/messages.h"
@@ -113,6 +114,11 @@ void delete_topics(Broker& broker, DeleteTopicsRequest req, server::Request requ
     out.name = topic->name;
     out.topic_id = to_wire(topic->id);
     const std::string topic_name = topic->name;
+    if (topic_name == kOffsetsTopic) {
+      out.error_code = error_code(Errc::invalid_topic_exception);
+      out.error_message = "the internal topic " + topic_name + " cannot be deleted";
+      return;
+    }
     if (auto r = broker.delete_topic(topic_name); !r) {
       out.error_code = error_code(r.error());
       out.error_message = r.error().message();
