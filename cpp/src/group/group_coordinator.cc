@@ -133,7 +133,7 @@ void GroupCoordinator::finish_loading(int32_t partition) {
     ++it;
   }
   partitions_[partition].loading = false;
-  KC_LOG(info, "group", "coordinator partition loaded", {{"partition", std::to_string(partition)}});
+  KC_LOG(debug, "group", "coordinator partition loaded", {{"partition", std::to_string(partition)}});
 }
 
 void GroupCoordinator::unload(int32_t partition) {

@@ -1,4 +1,4 @@
-// FindCoordinator (key 10), v0-4 (v4: batched keys). A group is coordinated by the leader of its
+// FindCoordinator (key 10), v0-6 (v4+: batched keys; v6 may name share groups, which we refuse). A group is coordinated by the leader of its
 // `__consumer_offsets` partition, which this broker creates when the first group asks (as
 // Kafka does). Transaction coordinators come with transactions.
 #include "broker/broker.h"
@@ -26,7 +26,8 @@ void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker
                           std::string& host, int32_t& port) {
           if (req.key_type != kGroupKey) {
             error = error_code(Errc::coordinator_not_available);
-            message = "transactions are not supported yet";
+            message = req.key_type == 1 ? "transactions are not supported yet"
+                                        : "only consumer groups (key type 0) are coordinated here";
             node = -1;
             host = "";
             port = -1;
@@ -59,7 +60,7 @@ void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker
         }
         request.respond(response);
       });
-  registry.add({FindCoordinatorRequest::api_key, "FindCoordinator", 0, 4, 0, handler});
+  registry.add({FindCoordinatorRequest::api_key, "FindCoordinator", 0, 6, 0, handler});
 }
 
 }  // namespace kafkacore::broker

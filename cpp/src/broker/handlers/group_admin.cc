@@ -1,5 +1,7 @@
-// ListGroups (16) v0-4, DescribeGroups (15) v0-5, DeleteGroups (42) v0-2.
+// ListGroups (16) v0-5, DescribeGroups (15) v0-6, DeleteGroups (42) v0-2. Every group here is
+// a classic group (KIP-848 "consumer" groups are not implemented).
 #include <algorithm>
+#include <cctype>
 #include <memory>
 
 #include "broker/broker.h"
@@ -23,19 +25,24 @@ bool matches_filter(const std::vector<std::string>& filter, const std::string& v
   return std::any_of(filter.begin(), filter.end(), [&](const std::string& f) {
     return f.size() == value.size() &&
            std::equal(f.begin(), f.end(), value.begin(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+                      [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
   });
 }
+
+constexpr const char* kClassicGroupType = "classic";
+constexpr int16_t kDescribeReportsNotFound = 6;
 
 void list_groups(Broker& broker, ListGroupsRequest req, server::Request request) {
   ListGroupsResponse response;
   Errc error = Errc::none;
   for (auto& g : broker.groups().list_groups(error)) {
     if (!matches_filter(req.states_filter, g.state)) continue;
+    if (!matches_filter(req.types_filter, kClassicGroupType)) continue;
     auto& out = response.groups.emplace_back();
     out.group_id = std::move(g.group_id);
     out.protocol_type = std::move(g.protocol_type);
     out.group_state = std::move(g.state);
+    out.group_type = kClassicGroupType;
   }
   response.error_code = error_code(error);
   request.respond(response);
@@ -48,6 +55,11 @@ void describe_groups(Broker& broker, DescribeGroupsRequest req, server::Request 
     auto& out = response.groups.emplace_back();
     out.error_code = error_code(d.error);
     out.group_id = id;
+    if (d.error == Errc::none && d.state == "Dead" &&
+        request.header.api_version >= kDescribeReportsNotFound) {
+      out.error_code = error_code(Errc::group_id_not_found);
+      out.error_message = "group " + id + " not found";
+    }
     out.group_state = std::move(d.state);
     out.protocol_type = std::move(d.protocol_type);
     out.protocol_data = std::move(d.protocol_data);
@@ -81,8 +93,8 @@ void delete_groups(Broker& broker, DeleteGroupsRequest req, server::Request requ
 }  // namespace
 
 void register_group_admin(server::HandlerRegistry& registry, Broker& broker) {
-  add_handler<ListGroupsRequest>(registry, broker, 0, 4, list_groups);
-  add_handler<DescribeGroupsRequest>(registry, broker, 0, 5, describe_groups);
+  add_handler<ListGroupsRequest>(registry, broker, 0, 5, list_groups);
+  add_handler<DescribeGroupsRequest>(registry, broker, 0, 6, describe_groups);
   add_handler<DeleteGroupsRequest>(registry, broker, 0, 2, delete_groups);
 }
 
