@@ -33,7 +33,7 @@ namespace {
 
 using namespace protocol;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // Every answer is awaited at most this long (a held JoinGroup included).
 constexpr auto kAnswerTimeout = 3000ms;
@@ -66,10 +66,10 @@ void require(bool condition, const std::string& what) {
 // Polls `check` every 20 ms until it holds or `timeout` passes.
 template <typename F>
 bool eventually(F&& check, std::chrono::milliseconds timeout = kAnswerTimeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = SteadyClock::now() + timeout;
   for (;;) {
     if (check()) return true;
-    if (Clock::now() >= deadline) return false;
+    if (SteadyClock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);
   }
 }
@@ -184,7 +184,7 @@ class Conn {
   template <typename Resp>
   Resp receive(int32_t correlation_id, int16_t version,
                std::chrono::milliseconds timeout = kAnswerTimeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = SteadyClock::now() + timeout;
     std::byte prefix[4];
     read_exact(prefix, sizeof prefix, deadline);
     const int32_t size = load_be<int32_t>(prefix);
@@ -224,11 +224,11 @@ class Conn {
     }
   }
 
-  void read_exact(std::byte* out, size_t n, Clock::time_point deadline) {
+  void read_exact(std::byte* out, size_t n, SteadyClock::time_point deadline) {
     size_t got = 0;
     while (got < n) {
       const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) throw ClientError("timed out waiting for an answer");
       pollfd p{fd_, POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -359,7 +359,7 @@ class GroupTest : public BrokerTest {
   // FindCoordinator until the coordinator answers (a lazily created offsets topic may answer
   // COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS for a moment, as in Kafka).
   void await_coordinator() {
-    const auto deadline = Clock::now() + 5s;
+    const auto deadline = SteadyClock::now() + 5s;
     for (;;) {
       FindCoordinatorRequest req;
       req.key = "warm-up";
@@ -368,7 +368,7 @@ class GroupTest : public BrokerTest {
       if (resp.error_code == kNone) return;
       require((resp.error_code == kCoordinatorNotAvailable ||
                resp.error_code == kCoordinatorLoadInProgress) &&
-                  Clock::now() < deadline,
+                  SteadyClock::now() < deadline,
               "FindCoordinator failed with error " + std::to_string(resp.error_code));
       std::this_thread::sleep_for(20ms);
     }
@@ -401,7 +401,7 @@ class GroupTest : public BrokerTest {
     auto stopped = broker_->stop();
     require(stopped.has_value(), "broker stop failed");
     broker_.reset();
-    broker_ = start_broker(dir_.path(), extra_properties());
+    broker_ = start_broker(dir_.path(), extra_properties(), clock());
     client_ = std::make_unique<TestClient>(broker_->port());
     admin_ = std::make_unique<Conn>(broker_->port());
     for (auto& m : members_) m.conn = std::make_unique<Conn>(broker_->port());
@@ -1210,10 +1210,10 @@ TEST_F(GroupTest, SessionTimeoutRemovesSilentMember) {
   b.session_ms = 400;
   form_group({&a, &b});
   ASSERT_EQ(a.generation, 2);
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   // a keeps heartbeating; b is silent from now on.
   ASSERT_TRUE(await_heartbeat(a, kRebalanceInProgress));
-  EXPECT_GE(Clock::now() - start, 250ms) << "b was removed before its session could expire";
+  EXPECT_GE(SteadyClock::now() - start, 250ms) << "b was removed before its session could expire";
   auto r = join_round({&a});
   EXPECT_EQ(a.generation, 3);
   EXPECT_TRUE(a.leads());
@@ -1231,14 +1231,14 @@ TEST_F(GroupTest, RebalanceTimeoutDropsMemberThatDoesNotRejoin) {
   Member& c = new_member("rebalance-timeout", "c");
   for (Member* m : {&a, &b, &c}) m->rebalance_ms = 500;
   form_group({&a, &b});
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   start_join(c);
   ASSERT_TRUE(await_heartbeat(a, kRebalanceInProgress));
   start_join(a);
   // b never rejoins.
   auto ra = finish_join(a);
   auto rc = finish_join(c);
-  EXPECT_GE(Clock::now() - start, 400ms) << "the rebalance completed before its timeout";
+  EXPECT_GE(SteadyClock::now() - start, 400ms) << "the rebalance completed before its timeout";
   ASSERT_EQ(ra.error_code, 0);
   ASSERT_EQ(rc.error_code, 0);
   EXPECT_EQ(ra.generation_id, 3);
@@ -1268,13 +1268,13 @@ TEST_F(GroupTest, PendingMemberThatNeverRejoinsDoesNotBlockTheGroup) {
   // A pending member alone does not disturb the group.
   EXPECT_EQ(heartbeat(a), 0);
 
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   start_join(c);
   ASSERT_TRUE(await_heartbeat(a, kRebalanceInProgress));
   start_join(a);
   auto ra = finish_join(a);
   auto rc = finish_join(c);
-  EXPECT_LT(Clock::now() - start, 2500ms);
+  EXPECT_LT(SteadyClock::now() - start, 2500ms);
   ASSERT_EQ(ra.error_code, 0);
   ASSERT_EQ(rc.error_code, 0);
   EXPECT_EQ(ra.generation_id, 2);
@@ -1888,13 +1888,13 @@ class InitialDelayGroupTest : public GroupTest {
 TEST_F(InitialDelayGroupTest, FirstGenerationWaitsForTheDelayAndGathersLateJoiners) {
   Member& a = new_member("delayed", "a");
   Member& b = new_member("delayed", "b");
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   start_join(a);
   EXPECT_FALSE(a.conn->answered_within(100ms)) << "the first JoinGroup must wait for the delay";
   start_join(b);  // within the delay
   auto ra = finish_join(a);
   auto rb = finish_join(b);
-  EXPECT_GE(Clock::now() - start, 280ms);
+  EXPECT_GE(SteadyClock::now() - start, 280ms);
   ASSERT_EQ(ra.error_code, 0);
   ASSERT_EQ(rb.error_code, 0);
   EXPECT_EQ(ra.generation_id, 1);
@@ -1953,6 +1953,80 @@ TEST_F(DefaultSessionBoundsTest, SessionTimeoutBelowDefaultMinimumIsInvalid) {
   auto r = join(m);
   EXPECT_EQ(r.error_code, 0);
   EXPECT_EQ(r.generation_id, 1);
+}
+
+// Time-driven behaviour on the broker's injectable clock: nothing here waits for real time
+// except the coordinator's 50 ms tick noticing the jump.
+class ManualClockGroupTest : public GroupTest {
+ protected:
+  std::map<std::string, std::string> extra_properties() const override {
+    auto props = GroupTest::extra_properties();
+    props["offsets.retention.minutes"] = "1";
+    props["offsets.retention.check.interval.ms"] = "10";
+    return props;
+  }
+  kafkacore::Clock* clock() override { return &time_; }
+
+  bool has_offset(const std::string& group, const std::string& topic) {
+    auto all = fetch_offsets_of({{group, TopicSelection{{{topic, {0}}}}}});
+    return all.at(group).partitions.at({topic, 0}).offset >= 0;
+  }
+
+  ManualClock time_;
+};
+
+TEST_F(ManualClockGroupTest, OffsetsOfAnEmptyGroupExpireAfterRetention) {
+  create_topic("t", 1);  // the topic the members subscribe to
+  create_topic("other", 1);
+  Member& a = new_member("retained", "a");
+  a.session_ms = 600000;
+  form_group({&a});
+  ASSERT_EQ(commit(*a.conn, "retained", a.generation, a.id, {{"t", 0, 42}, {"other", 0, 5}}).at({"t", 0}), 0);
+  ASSERT_EQ(commit_simple("simple", {{"t", 0, 7}}).at({"t", 0}), 0);
+
+  // A live group keeps the offsets of topics it subscribes to however old the commit (those of
+  // other topics expire per commit, KIP-496); a simple group's expire per commit.
+  time_.advance_ms(61'000);
+  ASSERT_TRUE(eventually([&] { return !has_offset("simple", "t"); }, 3000ms));
+  EXPECT_FALSE(list_groups().contains("simple"));
+  EXPECT_TRUE(has_offset("retained", "t"));
+  EXPECT_TRUE(eventually([&] { return !has_offset("retained", "other"); }, 3000ms));
+  EXPECT_EQ(heartbeat(a), 0);
+
+  // Once empty, the clock starts: not yet after 59 s, gone after 61 s, group and all.
+  LeaveGroupRequest leave;
+  leave.group_id = "retained";
+  leave.member_id = a.id;
+  ASSERT_EQ(a.conn->call(leave, 2).error_code, 0);
+  EXPECT_EQ(describe("retained").group_state, "Empty");
+  time_.advance_ms(59'000);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(has_offset("retained", "t"));
+  time_.advance_ms(2'000);
+  EXPECT_TRUE(eventually([&] { return !has_offset("retained", "t"); }, 3000ms));
+  EXPECT_TRUE(eventually([&] { return !list_groups().contains("retained"); }, 3000ms));
+
+  // And it stays gone after a restart (tombstones were written).
+  restart();
+  await_loaded("retained");
+  EXPECT_FALSE(has_offset("retained", "t"));
+  EXPECT_FALSE(list_groups().contains("retained"));
+}
+
+TEST_F(ManualClockGroupTest, SessionExpiresOnTheBrokersClock) {
+  Member& a = new_member("clock-session", "a");
+  Member& b = new_member("clock-session", "b");
+  a.session_ms = 60000;
+  b.session_ms = 10000;
+  form_group({&a, &b});
+  time_.advance_ms(9'000);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(heartbeat(a), 0);  // b's session has 1 s left
+  time_.advance_ms(2'000);
+  ASSERT_TRUE(await_heartbeat(a, kRebalanceInProgress));
+  join_round({&a});
+  complete_sync({&a});
+  EXPECT_EQ(heartbeat(b), kUnknownMemberId);
 }
 
 }  // namespace

@@ -53,10 +53,13 @@ inline std::map<std::string, std::string> test_properties(
   return props;
 }
 
+// `clock`: the broker's time (nullptr: the system clock).
 inline std::unique_ptr<Broker> start_broker(const std::filesystem::path& dir,
-                                            const std::map<std::string, std::string>& extra = {}) {
+                                            const std::map<std::string, std::string>& extra = {},
+                                            Clock* clock = nullptr) {
   auto config = BrokerConfig::from_properties(test_properties(dir, extra));
   if (!config) throw std::runtime_error("bad broker config: " + config.error().message());
+  if (clock) config->clock = clock;
   auto broker = Broker::start(std::move(*config));
   if (!broker) throw std::runtime_error("broker did not start: " + broker.error().message());
   return std::move(*broker);
@@ -68,7 +71,7 @@ class BrokerTest : public ::testing::Test {
   static void SetUpTestSuite() { log::set_level(log::Level::warn); }
 
   void SetUp() override {
-    broker_ = start_broker(dir_.path(), extra_properties());
+    broker_ = start_broker(dir_.path(), extra_properties(), clock());
     client_ = std::make_unique<TestClient>(broker_->port());
   }
   void TearDown() override {
@@ -80,6 +83,8 @@ class BrokerTest : public ::testing::Test {
     }
   }
   virtual std::map<std::string, std::string> extra_properties() const { return {}; }
+  // The broker's clock; a test that moves time itself returns a ManualClock.
+  virtual Clock* clock() { return nullptr; }
 
   std::unique_ptr<TestClient> connect() { return std::make_unique<TestClient>(broker_->port()); }
 
