@@ -1,0 +1,290 @@
+#include "metadata/controller.h"
+
+#include <algorithm>
+
+#include "metadata/metadata_store.h"
+
+namespace kafkacore::metadata {
+namespace {
+
+constexpr int64_t kRebalanceCheckMs = 5000;
+
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+Controller::Controller(ControllerConfig config, Clock& clock, uint64_t seed)
+    : config_(config), clock_(clock), rng_(seed),
+      committed_(MetadataImage::empty()), working_(MetadataImage::empty()) {}
+
+void Controller::committed(ImagePtr image) {
+  committed_ = image;
+  if (image->offset() >= last_proposed_) working_ = committed_;
+}
+
+void Controller::reset(ImagePtr committed_image) {
+  committed_ = committed_image;
+  working_ = committed_image;
+  last_proposed_ = committed_image->offset();
+  last_heartbeat_ms_.clear();
+  const int64_t now = clock_.now_ms();
+  for (const auto& [id, b] : working_->brokers()) last_heartbeat_ms_[id] = now;
+  next_rebalance_check_ms_ = now + kRebalanceCheckMs;
+}
+
+Records Controller::commit_speculatively(Records records) {
+  if (!records.empty()) working_ = working_->apply(records, working_->offset());
+  return records;
+}
+
+Records Controller::bootstrap(const Uuid& cluster_id) {
+  if (!working_->cluster_id().is_zero()) return {};
+  return commit_speculatively({ClusterRecord{cluster_id}});
+}
+
+Result<Records> Controller::register_broker(const BrokerRegistration& r) {
+  if (r.broker_id < 0) return make_error(Errc::invalid_request, "broker ids are >= 0");
+  const BrokerState* existing = working_->broker(r.broker_id);
+  int64_t epoch = existing ? existing->epoch + 1 : 1;
+  Records out;
+  if (existing && !existing->fenced) {
+    // The previous incarnation is gone (restart): its leaderships move before the new one
+    // comes back fenced.
+    auto moved = move_away_from(r.broker_id);
+    out.insert(out.end(), moved.begin(), moved.end());
+  }
+  out.push_back(RegisterBrokerRecord{r.broker_id, r.incarnation, epoch, r.host, r.port, r.rack});
+  last_heartbeat_ms_[r.broker_id] = clock_.now_ms();
+  return commit_speculatively(std::move(out));
+}
+
+Result<std::pair<Records, bool>> Controller::heartbeat(int32_t broker_id, int64_t epoch,
+                                                        int64_t metadata_offset) {
+  const BrokerState* b = working_->broker(broker_id);
+  if (!b) return make_error(Errc::invalid_request, "broker " + std::to_string(broker_id) + " is not registered");
+  if (b->epoch != epoch) {
+    return make_error(Errc::invalid_request, "stale broker epoch " + std::to_string(epoch) +
+                                                 " (current " + std::to_string(b->epoch) + ")");
+  }
+  last_heartbeat_ms_[broker_id] = clock_.now_ms();
+  Records out;
+  // Unfence once the broker has seen its own registration (it knows its epoch is committed).
+  if (b->fenced && metadata_offset >= 0 && committed_->broker(broker_id) &&
+      committed_->broker(broker_id)->epoch == epoch) {
+    out.push_back(UnfenceBrokerRecord{broker_id, epoch});
+    commit_speculatively(out);
+    auto elected = elect_for_returning(broker_id);
+    out.insert(out.end(), elected.begin(), elected.end());
+  }
+  const bool fenced = working_->broker(broker_id)->fenced;
+  return std::pair{std::move(out), fenced};
+}
+
+Result<std::vector<std::vector<int32_t>>> Controller::place(int32_t first, int32_t count, int16_t rf) {
+  std::vector<int32_t> live;
+  for (const auto& [id, b] : working_->brokers()) {
+    if (!b.fenced) live.push_back(id);
+  }
+  if (rf <= 0) return make_error(Errc::invalid_replication_factor, "replication factor must be positive");
+  if (static_cast<size_t>(rf) > live.size()) {
+    return make_error(Errc::invalid_replication_factor,
+                      "replication factor " + std::to_string(rf) + " is larger than the number of "
+                      "available brokers (" + std::to_string(live.size()) + ")");
+  }
+  // A random start spreads the leaders of many small topics; consecutive partitions then
+  // rotate through the brokers.
+  const size_t n = live.size();
+  const size_t start = std::uniform_int_distribution<size_t>(0, n - 1)(rng_);
+  std::vector<std::vector<int32_t>> out;
+  for (int32_t p = first; p < first + count; ++p) {
+    std::vector<int32_t> replicas;
+    for (int16_t j = 0; j < rf; ++j) replicas.push_back(live[(start + static_cast<size_t>(p) + static_cast<size_t>(j)) % n]);
+    out.push_back(std::move(replicas));
+  }
+  return out;
+}
+
+Result<Records> Controller::create_topic(const std::string& name, int32_t partitions,
+                                         int16_t replication_factor,
+                                         const std::map<std::string, std::string>& configs) {
+  if (auto r = validate_topic_name(name); !r) return std::unexpected(r.error());
+  if (working_->topic(name)) return make_error(Errc::topic_already_exists, "topic '" + name + "' already exists");
+  if (partitions == -1) partitions = config_.default_partitions;
+  if (replication_factor == -1) replication_factor = config_.default_replication_factor;
+  if (partitions <= 0) return make_error(Errc::invalid_partitions, "number of partitions must be positive");
+  auto placement = place(0, partitions, replication_factor);
+  if (!placement) return std::unexpected(placement.error());
+  Uuid id = Uuid::random();
+  Records out;
+  out.push_back(TopicRecord{name, id});
+  for (int32_t p = 0; p < partitions; ++p) {
+    const auto& replicas = (*placement)[static_cast<size_t>(p)];
+    out.push_back(PartitionRecord{id, p, replicas, replicas, replicas.front(), 0, 0});
+  }
+  for (const auto& [k, v] : configs) out.push_back(ConfigRecord{ConfigResource::topic, name, k, v});
+  return commit_speculatively(std::move(out));
+}
+
+Result<Records> Controller::delete_topic(const std::string& name) {
+  const TopicState* t = working_->topic(name);
+  if (!t) return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
+  return commit_speculatively({RemoveTopicRecord{t->id}});
+}
+
+Result<Records> Controller::create_partitions(const std::string& name, int32_t count) {
+  const TopicState* t = working_->topic(name);
+  if (!t) return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
+  const auto current = static_cast<int32_t>(t->partitions.size());
+  if (count <= current) {
+    return make_error(Errc::invalid_partitions,
+                      "topic currently has " + std::to_string(current) + " partitions, " +
+                          std::to_string(count) + " would not be an increase");
+  }
+  const auto rf = static_cast<int16_t>(t->partitions.front().replicas.size());
+  auto placement = place(current, count - current, rf);
+  if (!placement) return std::unexpected(placement.error());
+  Records out;
+  for (int32_t p = current; p < count; ++p) {
+    const auto& replicas = (*placement)[static_cast<size_t>(p - current)];
+    out.push_back(PartitionRecord{t->id, p, replicas, replicas, replicas.front(), 0, 0});
+  }
+  return commit_speculatively(std::move(out));
+}
+
+Result<Records> Controller::alter_configs(
+    ConfigResource resource, const std::string& name,
+    const std::map<std::string, std::optional<std::string>>& changes) {
+  if (resource == ConfigResource::topic && !working_->topic(name)) {
+    return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
+  }
+  Records out;
+  for (const auto& [k, v] : changes) out.push_back(ConfigRecord{resource, name, k, v});
+  return commit_speculatively(std::move(out));
+}
+
+Result<Records> Controller::alter_partition(const Uuid& topic_id, int32_t partition,
+                                            int32_t leader, int32_t leader_epoch,
+                                            int32_t partition_epoch,
+                                            const std::vector<int32_t>& isr) {
+  const TopicState* t = working_->topic_by_id(topic_id);
+  if (!t || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) {
+    return make_error(Errc::unknown_topic_or_partition, "unknown partition");
+  }
+  const PartitionState& p = t->partitions[static_cast<size_t>(partition)];
+  if (p.leader != leader || p.leader_epoch != leader_epoch) {
+    return make_error(Errc::fenced_leader_epoch, "not the current leader");
+  }
+  if (p.partition_epoch != partition_epoch) {
+    return make_error(Errc::invalid_request, "stale partition epoch (INVALID_UPDATE_VERSION)");
+  }
+  if (isr.empty() || !contains(isr, leader)) {
+    return make_error(Errc::invalid_request, "the ISR must contain the leader");
+  }
+  for (int32_t r : isr) {
+    if (!contains(p.replicas, r)) return make_error(Errc::invalid_request, "ISR member is not a replica");
+    const BrokerState* b = working_->broker(r);
+    // A fenced broker cannot rejoin the ISR (KIP-841): it would count towards acks=all while
+    // it cannot lead.
+    if (!contains(p.isr, r) && (!b || b->fenced)) {
+      return make_error(Errc::invalid_request, "broker " + std::to_string(r) + " is fenced");
+    }
+  }
+  return commit_speculatively({PartitionChangeRecord{topic_id, partition, std::nullopt, isr, std::nullopt}});
+}
+
+Result<std::pair<Records, int64_t>> Controller::allocate_producer_ids(int32_t broker_id) {
+  const int64_t start = working_->next_producer_id();
+  Records out{ProducerIdsRecord{broker_id, start, config_.producer_id_block_size}};
+  commit_speculatively(out);
+  return std::pair{std::move(out), start};
+}
+
+Records Controller::move_away_from(int32_t broker) {
+  Records out;
+  for (const auto& [name, t] : working_->topics()) {
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& p = t.partitions[i];
+      if (!contains(p.isr, broker)) continue;
+      std::vector<int32_t> isr;
+      for (int32_t r : p.isr) {
+        if (r != broker) isr.push_back(r);
+      }
+      PartitionChangeRecord change{t.id, static_cast<int32_t>(i), std::nullopt, std::nullopt, std::nullopt};
+      if (isr.empty()) {
+        // The last in-sync replica keeps its place: with unclean election off, only it may lead
+        // again, and the partition is offline until it returns.
+        if (p.leader == broker) change.leader = -1;
+      } else {
+        change.isr = isr;
+        if (p.leader == broker) {
+          int32_t next = -1;
+          for (int32_t r : p.replicas) {
+            const BrokerState* b = working_->broker(r);
+            if (contains(isr, r) && b && !b->fenced) {
+              next = r;
+              break;
+            }
+          }
+          change.leader = next;
+        }
+      }
+      if (change.leader || change.isr) out.push_back(std::move(change));
+    }
+  }
+  return out;
+}
+
+Records Controller::elect_for_returning(int32_t broker) {
+  Records out;
+  for (const auto& [name, t] : working_->topics()) {
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& p = t.partitions[i];
+      if (p.leader == -1 && contains(p.isr, broker)) {
+        out.push_back(PartitionChangeRecord{t.id, static_cast<int32_t>(i), broker, std::nullopt, std::nullopt});
+      }
+    }
+  }
+  return commit_speculatively(std::move(out));
+}
+
+Records Controller::tick() {
+  const int64_t now = clock_.now_ms();
+  Records out;
+  const ImagePtr image = working_;  // keeps the map alive while working_ moves on
+  for (const auto& [id, b] : image->brokers()) {
+    if (b.fenced) continue;
+    auto it = last_heartbeat_ms_.find(id);
+    const int64_t last = it == last_heartbeat_ms_.end() ? now : it->second;
+    if (it == last_heartbeat_ms_.end()) last_heartbeat_ms_[id] = now;
+    if (now - last < config_.broker_session_timeout_ms) continue;
+    // Missed its session: fence it and move its leaderships to in-sync replicas.
+    Records fence{FenceBrokerRecord{id, b.epoch}};
+    auto moved = move_away_from(id);
+    fence.insert(fence.end(), moved.begin(), moved.end());
+    commit_speculatively(fence);
+    out.insert(out.end(), fence.begin(), fence.end());
+    break;  // the image changed under the loop; the next tick handles other brokers
+  }
+  if (config_.auto_leader_rebalance && now >= next_rebalance_check_ms_) {
+    next_rebalance_check_ms_ = now + kRebalanceCheckMs;
+    // Preferred leader election: the first replica leads when it is in sync and unfenced.
+    Records moves;
+    for (const auto& [name, t] : working_->topics()) {
+      for (size_t i = 0; i < t.partitions.size(); ++i) {
+        const auto& p = t.partitions[i];
+        const int32_t preferred = p.replicas.front();
+        const BrokerState* b = working_->broker(preferred);
+        if (p.leader != preferred && contains(p.isr, preferred) && b && !b->fenced) {
+          moves.push_back(PartitionChangeRecord{t.id, static_cast<int32_t>(i), preferred, std::nullopt, std::nullopt});
+        }
+      }
+    }
+    commit_speculatively(moves);
+    out.insert(out.end(), moves.begin(), moves.end());
+  }
+  return out;
+}
+
+}  // namespace kafkacore::metadata

@@ -1,0 +1,104 @@
+#pragma once
+// The active controller's decisions, sans-io: given the metadata image and a request (a broker
+// registering or heartbeating, an admin operation, a leader asking to change its ISR), it
+// answers with the records to commit through the Raft quorum, or an error. Time-driven
+// decisions (fencing brokers whose session expired and moving their leaderships; preferred
+// leader election) come out of tick().
+//
+// It works on a speculative image: the committed one plus the records it proposed that have not
+// committed yet, so two requests in a row see each other's effects. The driver reports commits
+// (`committed`) and a lost leadership (`reset`).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "metadata/image.h"
+
+namespace kafkacore::metadata {
+
+struct ControllerConfig {
+  int64_t broker_session_timeout_ms = 9000;  // broker.session.timeout.ms
+  int32_t default_partitions = 1;            // num.partitions
+  int16_t default_replication_factor = 1;    // default.replication.factor
+  int64_t producer_id_block_size = 1000;
+  bool auto_leader_rebalance = true;         // auto.leader.rebalance.enable
+};
+
+struct BrokerRegistration {
+  int32_t broker_id = 0;
+  Uuid incarnation;
+  std::string host;
+  int32_t port = 0;
+  std::string rack;
+};
+
+using Records = std::vector<MetadataRecord>;
+
+class Controller {
+ public:
+  Controller(ControllerConfig config, Clock& clock, uint64_t seed = 0);
+
+  // The quorum committed up to `image`. Once it covers everything this controller proposed, the
+  // speculative state is dropped in its favour.
+  void committed(ImagePtr image);
+  // This node became the active controller (or stopped being it): start from the committed
+  // image, give every registered broker a full session from now.
+  void reset(ImagePtr committed_image);
+  // The driver proposed the records returned last, at this metadata-log offset.
+  void proposed(int64_t offset) { last_proposed_ = std::max(last_proposed_, offset); }
+
+  const MetadataImage& image() const { return *working_; }
+
+  // The first controller of a new cluster writes the cluster id.
+  Records bootstrap(const Uuid& cluster_id);
+  // A broker (re)starts: a new epoch; it is fenced until it has caught up (heartbeat).
+  Result<Records> register_broker(const BrokerRegistration& registration);
+  // A live broker. `metadata_offset`: how far it has applied the log; a fenced broker that has
+  // caught up past its registration is unfenced. Returns the records (possibly none) and
+  // whether the broker is now fenced.
+  Result<std::pair<Records, bool>> heartbeat(int32_t broker_id, int64_t epoch,
+                                             int64_t metadata_offset);
+  Result<Records> create_topic(const std::string& name, int32_t partitions,
+                               int16_t replication_factor,
+                               const std::map<std::string, std::string>& configs);
+  Result<Records> delete_topic(const std::string& name);
+  Result<Records> create_partitions(const std::string& name, int32_t count);
+  // nullopt values remove an override.
+  Result<Records> alter_configs(ConfigResource resource, const std::string& name,
+                                const std::map<std::string, std::optional<std::string>>& changes);
+  // AlterPartition: the leader of a partition shrinks or expands its ISR.
+  Result<Records> alter_partition(const Uuid& topic_id, int32_t partition, int32_t leader,
+                                  int32_t leader_epoch, int32_t partition_epoch,
+                                  const std::vector<int32_t>& isr);
+  // A block of producer ids for a broker.
+  Result<std::pair<Records, int64_t>> allocate_producer_ids(int32_t broker_id);
+
+  Records tick();
+
+  // Where replicas of new partitions go: `count` partitions starting at `first`, spread over
+  // the unfenced brokers so that replicas and leaders (the first replica) are even.
+  Result<std::vector<std::vector<int32_t>>> place(int32_t first, int32_t count, int16_t rf);
+
+ private:
+  Records commit_speculatively(Records records);
+  // Leadership and ISR after `broker` is fenced (or shut down).
+  Records move_away_from(int32_t broker);
+  // Leadership for offline partitions whose ISR names `broker`, now unfenced.
+  Records elect_for_returning(int32_t broker);
+
+  ControllerConfig config_;
+  Clock& clock_;
+  std::mt19937_64 rng_;
+  ImagePtr committed_;
+  ImagePtr working_;
+  int64_t last_proposed_ = -1;
+  std::map<int32_t, int64_t> last_heartbeat_ms_;
+  int64_t next_rebalance_check_ms_ = 0;
+};
+
+}  // namespace kafkacore::metadata
