@@ -1,0 +1,82 @@
+#pragma once
+// One voter of a Raft quorum in a process: the sans-io Node driven by a tick timer, its
+// durable LogStore, the TCP Transport to the other voters, and the application's state machine
+// (the metadata image, for the controller quorum). Follows node.h's Ready contract: persist
+// (fsync), then send, then apply. Proposals complete when their entry commits. Runs on the
+// given io_context; every call from that context's thread.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "common/error.h"
+#include "raft/log_store.h"
+#include "raft/node.h"
+#include "raft/state_machine.h"
+#include "raft/transport.h"
+#include "server/asio.h"
+
+namespace kafkacore::raft {
+
+
+struct QuorumConfig {
+  NodeId id = 1;
+  std::map<NodeId, Endpoint> voters;  // including this node
+  std::filesystem::path dir;          // the node's log store
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;           // 0: the port in `voters`, or any if that is 0 too
+  int tick_ms = 50;
+  int election_ticks = 10;            // elections after 0.5-1 s of silence at 50 ms ticks
+  int heartbeat_ticks = 1;
+  Index snapshot_every = 1000;        // compact after this many applied entries
+  uint64_t seed = 0;
+};
+
+class Quorum {
+ public:
+  static Result<std::unique_ptr<Quorum>> start(server::asio::io_context& io, QuorumConfig config,
+                                               StateMachine& machine);
+  ~Quorum();
+
+  // `done` gets the entry's index once it commits, or an error if this node is not the leader or
+  // loses leadership before the entry commits (it may still commit later: callers re-check the
+  // committed state, as Kafka's controller does).
+  void propose(Bytes data, std::function<void(Result<Index>)> done);
+
+  bool is_leader() const { return node_->role() == Role::leader; }
+  NodeId leader() const { return node_->leader(); }
+  Term term() const { return node_->term(); }
+  Index commit_index() const { return node_->commit_index(); }
+  uint16_t port() const { return port_; }
+  Transport& transport() { return *transport_; }
+  const Node& node() const { return *node_; }
+
+  // Called after every change of leadership seen by this node (including losing it).
+  std::function<void(bool is_leader, NodeId leader, Term term)> on_leadership;
+
+  void stop();
+
+ private:
+  Quorum(server::asio::io_context& io, QuorumConfig config, StateMachine& machine);
+  void schedule_tick();
+  void drive();
+  void fail_pending(const std::string& why);
+
+  server::asio::io_context& io_;
+  QuorumConfig config_;
+  StateMachine& machine_;
+  std::unique_ptr<LogStore> store_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<server::asio::steady_timer> timer_;
+  uint16_t port_ = 0;
+  std::map<Index, std::pair<Term, std::function<void(Result<Index>)>>> pending_;
+  Index applied_since_snapshot_ = 0;
+  Role last_role_ = Role::follower;
+  NodeId last_leader_ = kNoNode;
+  bool stopped_ = false;
+  bool failed_ = false;  // the store failed: this node stops participating (fail-stop)
+};
+
+}  // namespace kafkacore::raft

@@ -1,0 +1,7 @@
+"""`python -m pykafkacore ...` runs the command-line interface."""
+
+import sys
+
+from pykafkacore.cli import main
+
+sys.exit(main())
