@@ -10,7 +10,7 @@ CTEST := ctest --output-on-failure --no-tests=error -j$(JOBS)
 # Sanitizer and benchmark trees: C++ only.
 CMAKE_CPP_ONLY := -G Ninja -DKAFKACORE_BUILD_PYTHON=OFF -DKAFKACORE_BUILD_BENCH=OFF
 
-.PHONY: bootstrap build test test-asan test-tsan bench fuzz run fmt clean
+.PHONY: bootstrap build test test-asan test-tsan bench bench-full fuzz run fmt clean
 
 bootstrap:
 	scripts/bootstrap
@@ -46,12 +46,19 @@ test-tsan:
 	cmake --build build/tsan -j$(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) --test-dir build/tsan
 
-bench: bootstrap
+# Storage micro-benchmarks, then pykafkacore side by side with Apache Kafka (fetched once by Maven
+# into build/kafka-lib) and librdkafka's mock broker: `bench` is the short profile (< 10 min),
+# `bench-full` the full one. Tables on stdout; every run in build/bench/results/compare-*.json.
+bench bench-full: bootstrap
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAFKACORE_BUILD_BENCH=ON \
 	  -DKAFKACORE_BUILD_TESTS=OFF -DKAFKACORE_BUILD_PYTHON=OFF
 	cmake --build build/bench -j$(JOBS)
 	scripts/bench build/bench
-	$(PYTHON) bench/produce_consume.py --server build/bench/cpp/tools/kafkacore-server
+	$(PYTHON) bench/kafka_peer.py fetch
+	$(PYTHON) bench/compare.py --profile $(if $(filter bench-full,$@),full,short) \
+	  --server build/bench/cpp/tools/kafkacore-server \
+	  --out build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
+	$(PYTHON) bench/plot.py build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
 
 # Foreground until Ctrl-C; for now the storage layer only (see `pykafkacore serve`).
 run: bootstrap

@@ -21,7 +21,7 @@ namespace {
                "  --seeds   how many seeds to run (default 1000)\n"
                "  --first   first seed (default 1)\n"
                "  --nodes   force the cluster size (default: the seed picks 3 or 5)\n"
-               "  --events  events of the faulty phase per run (default 1500)\n"
+               "  --events  events of the faulty phase per run (default 15000)\n"
                "  --trace   print every event (meant for replaying one seed)\n");
   std::exit(64);
 }

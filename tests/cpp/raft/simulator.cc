@@ -135,7 +135,7 @@ Options Options::from_seed(uint64_t seed, std::optional<int> nodes, std::optiona
   o.p_propose = pick({0.1, 0.3, 0.8});
   o.compact_after = static_cast<int>(pick({0, 5, 20, 50}));
   o.p_compact = 0.1;
-  o.chaos_events = events ? *events : 1500;
+  o.chaos_events = events ? *events : 15000;
   // Generous: a healed cluster may need a few election rounds (randomised timeouts, leases).
   o.calm_ticks = 40 * o.election_ticks;
   return o;
