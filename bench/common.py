@@ -1,0 +1,154 @@
+"""Helpers shared by the benchmark harness (bench/compare.py) and the peers it starts: paths, free
+ports, readiness by produce, topic creation, metadata look-ups and resident memory.
+
+Everything here talks to a broker through confluent-kafka (librdkafka), the same client for
+pykafkacore and Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+
+
+def bench_dir() -> Path:
+    """Where brokers keep their data during a benchmark: $KAFKACORE_BENCH_DIR or build/bench-data
+    (the same disk as /tmp and build/ on the project's machines)."""
+    path = Path(os.environ.get("KAFKACORE_BENCH_DIR") or BUILD / "bench-data")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports that were free a moment ago (bound together, so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def wait_for_port(port: int, deadline: float, proc: subprocess.Popen | None = None,
+                  interval: float = 0.002) -> None:
+    """Polls a TCP connect to 127.0.0.1:port until it succeeds (every `interval` s)."""
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            time.sleep(interval)
+
+
+def quiet_config(config: dict[str, object]) -> dict[str, object]:
+    """librdkafka logs connection refusals and mock-cluster notices at levels 3-5; the harness
+    reports errors itself."""
+    return {"log_level": 2, **config}
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1, replication: int = 1,
+                 configs: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+    """Creates a topic and waits until every partition has a leader; retries while the cluster is
+    still forming (too few brokers registered, controller not elected)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(quiet_config({"bootstrap.servers": bootstrap}))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            futures = admin.create_topics(
+                [NewTopic(name, partitions, replication, config=configs or {})],
+                operation_timeout=min(30.0, timeout))
+            futures[name].result(timeout)
+            break
+        except KafkaException as e:
+            err = e.args[0]
+            if err.name() == "TOPIC_ALREADY_EXISTS":
+                break
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    while True:
+        meta = admin.list_topics(name, timeout=10).topics.get(name)
+        if (meta is not None and meta.error is None and len(meta.partitions) == partitions
+                and all(p.leader >= 0 and len(p.isrs) == replication
+                        for p in meta.partitions.values())):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {name} has no leader for every partition")
+        time.sleep(0.01)
+
+
+def produce_one(bootstrap: str, topic: str, acks: str = "1", timeout: float = 60.0,
+                partition: int = 0) -> None:
+    """Produces one record and waits for its acknowledgement (retrying quickly while the broker
+    still refuses it: no leader yet, not ready)."""
+    from confluent_kafka import Producer
+
+    producer = Producer(quiet_config({
+        "bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 0,
+        "enable.idempotence": False, "message.timeout.ms": int(timeout * 1000),
+        "retry.backoff.ms": 10, "retry.backoff.max.ms": 20, "reconnect.backoff.ms": 10,
+        "reconnect.backoff.max.ms": 20, "topic.metadata.refresh.fast.interval.ms": 10,
+    }))
+    outcome: list[object] = []
+    producer.produce(topic, b"ready", partition=partition,
+                     on_delivery=lambda err, _msg: outcome.append(err))
+    deadline = time.monotonic() + timeout
+    while not outcome and time.monotonic() < deadline:
+        producer.poll(0.001)
+    producer.flush(1)
+    if not outcome:
+        raise TimeoutError(f"no acknowledgement from {bootstrap} within {timeout} s")
+    if outcome[0] is not None:
+        raise RuntimeError(f"produce to {bootstrap} failed: {outcome[0]}")
+
+
+def wait_until_produce(bootstrap: str, nodes: int, timeout: float = 120.0) -> None:
+    """Ready means: a topic replicated to every node accepts an acks=all produce."""
+    deadline = time.monotonic() + timeout
+    create_topic(bootstrap, "bench-ready", 1, nodes, timeout=timeout)
+    produce_one(bootstrap, "bench-ready", acks="all", timeout=max(1.0, deadline - time.monotonic()))
+
+
+def partition_leaders(bootstrap: str, topic: str) -> dict[int, int]:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(quiet_config({"bootstrap.servers": bootstrap}))
+    meta = admin.list_topics(topic, timeout=10).topics[topic]
+    return {p.id: p.leader for p in meta.partitions.values()}
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of the processes together, in MiB (VmRSS from /proc)."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+        except FileNotFoundError:
+            pass
+    return total_kb / 1024
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

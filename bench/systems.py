@@ -1,0 +1,175 @@
+"""The brokers under test, behind one interface (`start_cluster(system, nodes)`):
+
+  bootstrap            "127.0.0.1:port,..."
+  start(wait=True)     start every node; with wait, return once a produce is accepted, and
+                       set ready_after: seconds from the processes' start to that produce
+  stop()               clean shutdown (SIGTERM), data kept until cleanup()
+  pids()               process ids (resident memory is summed over them)
+  kill_node(id), restart_node(id), quorum_leader()   for the failover scenario
+  cleanup()            remove the data directory
+
+pykafkacore has no replicated cluster yet: `start_cluster("pykafkacore", 3)` raises Unavailable,
+and the scenarios that need RF=3 print n/a for it. When the replicated cluster lands, make
+`PykafkacoreCluster._node_command` start a member of it (node id, quorum voters) and drop the
+check in `PykafkacoreCluster.__init__`; nothing else in the harness changes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import BUILD, bench_dir, free_ports, wait_for_port, wait_until_produce
+from kafka_peer import COMMON_BROKER_SETTINGS, KafkaCluster
+
+SYSTEMS = ("pykafkacore", "kafka")
+LABELS = {"pykafkacore": "pykafkacore", "kafka": "Apache Kafka", "mock": "librdkafka mock"}
+
+
+class Unavailable(Exception):
+    """The system cannot run this shape yet (the reason is printed in the table)."""
+
+
+def default_server() -> str:
+    """The Release server of `make bench` if built, else the one `make build` makes."""
+    for tree in ("bench", "py"):
+        path = BUILD / tree / "cpp" / "tools" / "kafkacore-server"
+        if path.exists():
+            return str(path)
+    return "python"
+
+
+_live: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in _live:
+        if proc.poll() is None:
+            proc.kill()
+
+
+class PykafkacoreNode:
+    def __init__(self, node_id: int, port: int, directory: Path):
+        self.node_id = node_id
+        self.port = port
+        self.dir = directory
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+
+class PykafkacoreCluster:
+    name = "pykafkacore"
+
+    def __init__(self, nodes: int = 1, base_dir: Path | None = None,
+                 settings: dict[str, str] | None = None, server: str | None = None,
+                 keep: bool = False):
+        if nodes != 1:
+            raise Unavailable("no replication yet")
+        self.server = server or default_server()
+        self.keep = keep
+        self.base = Path(tempfile.mkdtemp(prefix="pykafkacore-", dir=base_dir or bench_dir()))
+        self.settings = {**COMMON_BROKER_SETTINGS, **(settings or {})}
+        ports = free_ports(nodes)
+        self.nodes = [PykafkacoreNode(i + 1, ports[i], self.base / f"node-{i + 1}")
+                      for i in range(nodes)]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def _node_command(self, node: PykafkacoreNode) -> list[str]:
+        """One broker: the C++ kafkacore-server, or `python -m pykafkacore serve` when the server
+        is "python". The Kafka side's common settings go in as --set key=value."""
+        sets = [arg for k, v in self.settings.items() for arg in ("--set", f"{k}={v}")]
+        common = ["--port", str(node.port), "--data-dir", str(node.dir), "--log-level", "warn"]
+        if self.server == "python":
+            return [sys.executable, "-m", "pykafkacore", "serve", "--host", "127.0.0.1",
+                    *common, *sets]
+        return [self.server, "--host", "127.0.0.1", "--node-id", str(node.node_id), *common, *sets]
+
+    def start_node(self, node: PykafkacoreNode) -> None:
+        node.dir.mkdir(parents=True, exist_ok=True)
+        log = open(node.dir.parent / f"node-{node.node_id}.log", "ab")
+        node.proc = subprocess.Popen(self._node_command(node), stdout=subprocess.DEVNULL,
+                                     stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        _live.append(node.proc)
+
+    def start(self, timeout: float = 60.0, wait: bool = True) -> "PykafkacoreCluster":
+        self.started_at = time.monotonic()
+        for node in self.nodes:
+            self.start_node(node)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Returns once a produce is accepted; `ready_after` is then the time since the processes
+        were started."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            wait_for_port(node.port, deadline, node.proc)
+        wait_until_produce(self.bootstrap, len(self.nodes), max(1.0, deadline - time.monotonic()))
+        self.ready_after = time.monotonic() - self.started_at
+
+    def node_by_id(self, node_id: int) -> PykafkacoreNode:
+        return next(n for n in self.nodes if n.node_id == node_id)
+
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes if n.pid]
+
+    def kill_node(self, node_id: int) -> None:
+        node = self.node_by_id(node_id)
+        if node.proc and node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGKILL)
+            node.proc.wait()
+
+    def restart_node(self, node_id: int) -> None:
+        self.start_node(self.node_by_id(node_id))
+
+    def quorum_leader(self) -> int | None:
+        return None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        running = [n.proc for n in self.nodes if n.proc and n.proc.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def cleanup(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_cluster(system: str, nodes: int, server: str | None = None,
+                  settings: dict[str, str] | None = None):
+    """A started cluster of `system` ("pykafkacore" or "kafka") with `nodes` nodes, accepting
+    produces. Raises Unavailable when the system cannot take that shape."""
+    if system == "pykafkacore":
+        cluster = PykafkacoreCluster(nodes, settings=settings, server=server)
+    elif system == "kafka":
+        cluster = KafkaCluster(nodes, settings=settings)
+    else:
+        raise ValueError(system)
+    try:
+        return cluster.start()
+    except BaseException:
+        cluster.stop()
+        cluster.cleanup()
+        raise
