@@ -123,6 +123,7 @@ Options Options::from_seed(uint64_t seed, std::optional<int> nodes, std::optiona
   // in isolation and others pile them up.
   o.p_drop = pick({0, 0.02, 0.1, 0.3});
   o.p_dup = pick({0, 0.02, 0.1});
+  o.p_long_delay = pick({0, 0, 0.005, 0.03});
   o.p_partition = pick({0, 0.01, 0.05});
   o.p_one_way = pick({0, 0.5, 1});
   o.partition_ticks = between(5, 60);
@@ -132,6 +133,7 @@ Options Options::from_seed(uint64_t seed, std::optional<int> nodes, std::optiona
   // Mostly a minority down at once (the cluster keeps working); sometimes all of them.
   o.max_down = r() % 5 == 0 ? o.nodes : o.nodes / 2;
   o.down_ticks = between(5, 80);
+  o.p_pause = pick({0, 0, 0.005, 0.02});
   o.p_propose = pick({0.1, 0.3, 0.8});
   o.compact_after = static_cast<int>(pick({0, 5, 20, 50}));
   o.p_compact = 0.1;
@@ -157,6 +159,7 @@ std::string Options::describe() const {
   add("max_delay", std::to_string(max_delay));
   add("p_drop", fmt_double(p_drop));
   add("p_dup", fmt_double(p_dup));
+  add("p_long_delay", fmt_double(p_long_delay));
   add("p_partition", fmt_double(p_partition));
   add("p_one_way", fmt_double(p_one_way));
   add("partition_ticks", std::to_string(partition_ticks));
@@ -165,6 +168,7 @@ std::string Options::describe() const {
   add("p_unsynced_lost", fmt_double(p_unsynced_lost));
   add("max_down", std::to_string(max_down));
   add("down_ticks", std::to_string(down_ticks));
+  add("p_pause", fmt_double(p_pause));
   add("p_propose", fmt_double(p_propose));
   add("compact_after", std::to_string(compact_after));
   add("p_compact", fmt_double(p_compact));
@@ -181,10 +185,12 @@ const char* counter_name(Counter c) {
     case Counter::msgs_delivered: return "msgs_delivered";
     case Counter::drops: return "drops";
     case Counter::duplicates: return "duplicates";
+    case Counter::long_delays: return "long_delays";
     case Counter::reorders: return "reorders";
     case Counter::partitions_symmetric: return "partitions_symmetric";
     case Counter::partitions_one_way: return "partitions_one_way";
     case Counter::partition_drops: return "partition_drops";
+    case Counter::pauses: return "pauses";
     case Counter::crashes: return "crashes";
     case Counter::crashes_in_persist_torn: return "crashes_in_persist_torn";
     case Counter::crashes_unsynced_lost: return "crashes_unsynced_lost";
@@ -496,6 +502,7 @@ void Simulator::start_node(SimNode& n) {
 
 void Simulator::crash_node(SimNode& n, const char* how) {
   n.raft.reset();
+  n.paused_until = 0;
   n.sm.clear();
   n.seen_leader_term = -1;
   n.down_until = now_ + uniform(1, std::max(1, options_.down_ticks));
@@ -715,7 +722,12 @@ void Simulator::send(SimNode& n, const Message& m) {
   if (copies == 2) ++counters_[Counter::duplicates];
   const int max_delay = calm_ ? std::min(options_.max_delay, 1) : options_.max_delay;
   for (int i = 0; i < copies; ++i) {
-    network_.push_back(InFlight{m, now_ + uniform(0, max_delay), next_seq_++});
+    int delay = uniform(0, max_delay);
+    if (!calm_ && chance(options_.p_long_delay)) {
+      delay = uniform(max_delay + 1, 4 * options_.election_ticks);
+      ++counters_[Counter::long_delays];
+    }
+    network_.push_back(InFlight{m, now_ + delay, next_seq_++});
   }
 }
 
@@ -980,7 +992,10 @@ void Simulator::deliver_due() {
     if (delivered > 50000) fail("progress", "message storm: 50000 deliveries in one tick");
     due.clear();
     for (size_t i = 0; i < network_.size(); ++i) {
-      if (network_[i].deliver_at <= now_) due.push_back(i);
+      // A paused node's messages wait for it (a dead one's are dropped on delivery).
+      if (network_[i].deliver_at <= now_ && at(network_[i].message.to).paused_until <= now_) {
+        due.push_back(i);
+      }
     }
     if (due.empty()) return;
     deliver(due[static_cast<size_t>(uniform(0, static_cast<int>(due.size()) - 1))]);
@@ -995,7 +1010,7 @@ void Simulator::tick_nodes() {
   std::shuffle(order.begin(), order.end(), rng_);
   for (NodeId id : order) {
     SimNode& n = at(id);
-    if (!n.raft) continue;
+    if (!n.raft || n.paused_until > now_) continue;
     n.raft->tick();
     drive(n);
   }
@@ -1086,6 +1101,12 @@ void Simulator::restart(NodeId id) {
   check_all();
 }
 
+void Simulator::pause(NodeId id, int ticks) {
+  event("pause n" + std::to_string(id) + " for " + std::to_string(ticks) + " ticks");
+  SimNode& n = at(id);
+  if (n.raft) n.paused_until = now_ + ticks;
+}
+
 Result<Index> Simulator::propose(NodeId id, std::string_view payload) {
   event("propose n" + std::to_string(id) + " '" + std::string(payload) + "'");
   SimNode& n = at(id);
@@ -1149,6 +1170,13 @@ void Simulator::chaos_step() {
   for (auto& n : nodes_) {
     if (!n.raft && now_ >= n.down_until) restart(n.id);
   }
+  if (chance(options_.p_pause)) {
+    SimNode& n = at(random_node());
+    if (n.raft && n.paused_until <= now_) {
+      pause(n.id, uniform(1, 3 * options_.election_ticks));
+      ++counters_[Counter::pauses];
+    }
+  }
   if (down < options_.max_down && chance(options_.p_crash)) {
     const NodeId victim = random_node();
     if (up(victim)) crash(victim);
@@ -1156,8 +1184,10 @@ void Simulator::chaos_step() {
   if (chance(options_.p_propose)) {
     auto l = leader();
     const NodeId target = l && chance(0.9) ? *l : random_node();
-    (void)propose(target, "s" + std::to_string(options_.seed) + "-" +
-                              std::to_string(++next_payload_));
+    if (at(target).paused_until <= now_) {  // a stopped process takes no requests
+      (void)propose(target, "s" + std::to_string(options_.seed) + "-" +
+                                std::to_string(++next_payload_));
+    }
   }
   if (options_.compact_after > 0) {
     for (auto& n : nodes_) {
@@ -1178,6 +1208,7 @@ void Simulator::run() {
   note("---- calm tail");
   calm_ = true;
   heal();
+  for (auto& n : nodes_) n.paused_until = 0;
   for (auto& n : nodes_) {
     if (!n.raft) restart(n.id);
   }
@@ -1187,6 +1218,7 @@ void Simulator::run() {
   while (now_ - start < options_.calm_ticks) {
     if (!probe_payload_.empty() && probe_applied_.size() == nodes_.size()) {
       ++counters_[Counter::liveness_checks];
+      calm_ticks_used_ = now_ - start;
       for (const auto& n : nodes_) check_log_matching(n, 0);  // once more, over whole logs
       return;
     }
@@ -1236,6 +1268,8 @@ RunResult run_seed(uint64_t seed, std::optional<int> nodes, std::optional<int> e
   out.counters = sim.counters();
   out.events = sim.events();
   out.ticks = sim.now();
+  out.calm_ticks_used = sim.calm_ticks_used();
+  out.calm_ticks = sim.options().calm_ticks;
   return out;
 }
 

@@ -7,7 +7,21 @@
 //
 // Invariants are checked after every event (and at the point where state changes, for the
 // ones that are cheaper incrementally); a violation throws InvariantViolation whose message names
-// the seed, the event number, the invariant and the last events.
+// the seed, the event number, the invariant and the last events:
+//   election safety    one leader per term over the whole history; one vote per node and term
+//   monotonic term     never down while up, in the store, or below a term the node ever sent
+//   monotonic commit   never down while up; never beyond the log
+//   log matching       pairwise over the stores; every (index, term) ever stored has one content
+//                      and one predecessor term; an acknowledged index matches the leader's log
+//   leader completeness  every leader of a term >= the one an entry was committed in holds it;
+//                      no store ever drops a committed entry
+//   state machine safety  every applied list is a prefix of one committed sequence; a payload
+//                      commits once; snapshots hold exactly that prefix
+//   ready contract     persist before send (terms, votes); the store mirrors an idle node
+//   liveness           after the faults stop, a proposal is applied everywhere in bounded time
+// A crash while persisting keeps a prefix of the Ready's writes (snapshot, truncation, each
+// entry, hard state, synced in that order) and sends none of its messages; that is the only
+// unsynced data there is, since the core sends nothing before its Ready is durable.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -35,6 +49,7 @@ struct Options {
   int max_delay = 1;  // ticks a message stays in flight: uniform in [0, max_delay]
   double p_drop = 0;
   double p_dup = 0;
+  double p_long_delay = 0;     // share of messages held up to 4 election timeouts: stale on arrival
   double p_partition = 0;      // per tick, when no partition is active
   double p_one_way = 0;        // share of partitions that block one direction only
   int partition_ticks = 30;    // a partition lasts uniform [1, partition_ticks]
@@ -43,6 +58,8 @@ struct Options {
   double p_unsynced_lost = 0;  // share of in-persist crashes where none of the Ready is synced
   int max_down = 1;            // nodes down at once
   int down_ticks = 30;         // a crashed node stays down uniform [1, down_ticks]
+  double p_pause = 0;          // per tick: a node stops (no ticks, no deliveries; a GC pause,
+                               // SIGSTOP) for up to 3 election timeouts, then resumes
   double p_propose = 0;        // per tick
   int compact_after = 0;       // compact when this many applied entries follow the snapshot; 0: never
   double p_compact = 0;        // per tick and node, once compact_after is reached
@@ -65,10 +82,12 @@ enum class Counter : int {
   msgs_delivered,
   drops,
   duplicates,
+  long_delays,
   reorders,  // a message delivered before one sent earlier on the same link
   partitions_symmetric,
   partitions_one_way,
   partition_drops,
+  pauses,
   crashes,
   crashes_in_persist_torn,  // a prefix of the Ready reached the store
   crashes_unsynced_lost,    // nothing of the Ready reached the store
@@ -151,6 +170,7 @@ class Simulator {
   void drop_if(std::function<bool(const Message&)> filter);
   void crash(NodeId id);
   void restart(NodeId id);
+  void pause(NodeId id, int ticks);  // holds its ticks and incoming messages
   Result<Index> propose(NodeId id, std::string_view payload);
   Result<void> compact(NodeId id);  // fold everything applied into a snapshot
 
@@ -165,6 +185,7 @@ class Simulator {
   const Options& options() const { return options_; }
   int64_t now() const { return now_; }
   uint64_t events() const { return event_; }
+  int64_t calm_ticks_used() const { return calm_ticks_used_; }  // run(): ticks to liveness
   // Print every event to stderr as it happens (raft_sim --trace).
   void set_verbose(bool verbose) { verbose_ = verbose; }
 
@@ -188,6 +209,7 @@ class Simulator {
     Term seen_leader_term = -1;  // the term this node last led in, while up
     Term max_sent_term = 0;   // the highest term this node ever let out
     int64_t down_until = 0;
+    int64_t paused_until = 0;
   };
   struct InFlight {
     Message message;
@@ -275,6 +297,7 @@ class Simulator {
   // Liveness probe of the calm tail.
   std::string probe_payload_;
   std::set<NodeId> probe_applied_;
+  int64_t calm_ticks_used_ = 0;
 
   std::vector<TraceLine> trace_;  // ring of the last kTraceSize lines
   size_t trace_next_ = 0;
@@ -288,6 +311,8 @@ struct RunResult {
   Counters counters;
   uint64_t events = 0;
   int64_t ticks = 0;
+  int64_t calm_ticks_used = 0;  // how long the calm tail took to show progress
+  int calm_ticks = 0;           // its bound
 };
 RunResult run_seed(uint64_t seed, std::optional<int> nodes = std::nullopt,
                    std::optional<int> events = std::nullopt, bool verbose = false);
