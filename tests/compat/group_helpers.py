@@ -623,6 +623,16 @@ def confluent_loop(consumer: Any, topics: list[str], emit: Emit, stop: threading
         consumer.close()
 
 
+def warm_up_topics(consumer: Any, topics: Iterable[str], timeout: float = 10.0) -> None:
+    """Makes a kafka-python consumer learn its topics' partitions before it subscribes: its group
+    leader can stall after assigning without them (see WarmConsumer in
+    test_groups_kafka_python.py)."""
+    deadline = time.monotonic() + timeout
+    for topic in topics:
+        while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 def kafka_python_loop(consumer: Any, topics: list[str], emit: Emit, stop: threading.Event,
                       deadline: float, commit: bool) -> None:
     """One kafka-python member: subscribe with a rebalance listener, poll, report, and with
@@ -654,6 +664,7 @@ def kafka_python_loop(consumer: Any, topics: list[str], emit: Emit, stop: thread
 
     emit("started")
     try:
+        warm_up_topics(consumer, topics)
         consumer.subscribe(topics, listener=Listener())
         while not stop.is_set() and time.monotonic() < deadline:
             try:

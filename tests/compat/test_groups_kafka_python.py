@@ -57,6 +57,7 @@ from group_helpers import (  # noqa: F401  (fixtures are found by name in this m
     kafka_python_loop,
     wait_for_group_coordinator,
     wait_for_steady,
+    warm_up_topics,
 )
 
 TIMEOUT = 10.0
@@ -86,8 +87,19 @@ def consumer_kwargs(broker: Any, group: str | None, name: str, **overrides: Any)
     return kwargs
 
 
+class WarmConsumer(KafkaConsumer):
+    """Learns its topics' partitions before subscribing. kafka-python's group leader can stall
+    after an assignment made without them (it joins before its own metadata request is
+    answered, a client-side race a fast broker exposes); real applications rarely subscribe
+    within milliseconds of creating the topic."""
+
+    def subscribe(self, topics=(), pattern=None, listener=None):  # type: ignore[override]
+        warm_up_topics(self, topics)
+        return super().subscribe(topics, pattern=pattern, listener=listener)
+
+
 def make_consumer(broker: Any, group: str | None, name: str, **overrides: Any) -> KafkaConsumer:
-    return KafkaConsumer(**consumer_kwargs(broker, group, name, **overrides))
+    return WarmConsumer(**consumer_kwargs(broker, group, name, **overrides))
 
 
 def member(log: EventLog, broker: Any, group: str, name: str, topics: list[str], *,

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/msgpack_input.h"
+
 namespace kafkacore::metadata {
 namespace {
 
@@ -187,24 +189,18 @@ MetadataRecord unpack_one(const msgpack::object& o) {
   return unpack_by_type(type, o.via.array.ptr[1]);
 }
 
-// Parses one msgpack object covering all of `bytes`, with limits no larger than the input so a
-// hostile length cannot make msgpack-c allocate more than the input justifies.
+// Decodes with the shared guards (bounded memory, one object, no exception escapes); the
+// converters below report problems by throwing DecodeError.
 template <typename Fn>
 auto parse(ByteView bytes, Fn&& fn) -> Result<decltype(fn(std::declval<const msgpack::object&>()))> {
-  try {
-    const size_t n = bytes.size();
-    const auto limit = static_cast<std::size_t>(n);
-    std::size_t offset = 0;
-    msgpack::object_handle handle = msgpack::unpack(
-        reinterpret_cast<const char*>(bytes.data()), n, offset, nullptr, nullptr,
-        msgpack::unpack_limit(limit, limit, limit, limit, limit, 32));
-    if (offset != n) return make_error(Errc::corrupt_message, "trailing bytes after a metadata record");
-    return fn(handle.get());
-  } catch (const DecodeError& e) {
-    return make_error(Errc::corrupt_message, "metadata record: " + e.message);
-  } catch (const std::exception& e) {
-    return make_error(Errc::corrupt_message, std::string("metadata record: ") + e.what());
-  }
+  using Out = decltype(fn(std::declval<const msgpack::object&>()));
+  return msgpack_input::decode(bytes, "metadata record", [&](const msgpack::object& o) -> Result<Out> {
+    try {
+      return fn(o);
+    } catch (const DecodeError& e) {
+      return make_error(Errc::corrupt_message, "metadata record: " + e.message);
+    }
+  });
 }
 
 Bytes to_bytes(const msgpack::sbuffer& buffer) {

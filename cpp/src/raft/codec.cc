@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/msgpack_input.h"
+
 namespace kafkacore::raft {
 namespace {
 
@@ -41,8 +43,6 @@ constexpr uint32_t payload_fields(Kind kind) {
 }
 
 // The deepest valid message is message > entries > entry; the rest is slack for the parser.
-constexpr uint32_t kMaxDepth = 8;
-
 // ---- encoding ----
 
 // msgpack's packer only needs write(), so it can append to our Bytes without an sbuffer copy.
@@ -125,70 +125,7 @@ std::unexpected<Error> corrupt(std::string_view detail) {
   return make_error(Errc::corrupt_message, "raft message " + std::string(detail));
 }
 
-std::string_view type_name(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "boolean";
-    case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "integer";
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "bin";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "ext";
-  }
-  return "unknown type";
-}
-
-// msgpack-c's unpack reserves a declared array (24 bytes per element) before reading it, so a
-// 5-byte header could ask for gigabytes. Every element starts at its own input byte, so valid
-// input of n bytes declares at most n elements in total: this allocation-free pre-pass checks
-// that (bounding unpack's memory to a small multiple of the input) and also finds truncation.
-// Same guard as group_records.cc.
-class SizeGuard : public msgpack::null_visitor {
- public:
-  explicit SizeGuard(std::size_t input_size) : budget_(input_size) {}
-
-  bool start_array(uint32_t n) { return take(n) && enter(); }
-  bool end_array() { return leave(); }
-  bool start_map(uint32_t n) { return take(uint64_t{2} * n) && enter(); }
-  bool end_map() { return leave(); }
-  void parse_error(std::size_t, std::size_t) { problem_ = "is not valid msgpack"; }
-  void insufficient_bytes(std::size_t, std::size_t) { problem_ = "is truncated"; }
-
-  const std::string& problem() const { return problem_; }
-
- private:
-  bool take(uint64_t elements) {
-    if (elements > budget_) {
-      problem_ = "declares " + std::to_string(elements) +
-                 " container elements, more than its remaining bytes can hold";
-      return false;
-    }
-    budget_ -= elements;
-    return true;
-  }
-  bool enter() {
-    if (++depth_ > kMaxDepth) {
-      problem_ = "nests containers deeper than " + std::to_string(kMaxDepth);
-      return false;
-    }
-    return true;
-  }
-  bool leave() {
-    --depth_;
-    return true;
-  }
-
-  uint64_t budget_;
-  uint32_t depth_ = 0;
-  std::string problem_;
-};
-
-// Objects point into the input instead of copying it; the input outlives the decode.
-bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
+using msgpack_input::type_name;
 
 // Reads the fields of one msgpack array. The first problem is kept and later reads return
 // defaults, so readers go straight through and check `ok()` once.
@@ -379,30 +316,7 @@ Bytes encode_message(const Message& message) {
 // msgpack-c reports malformed input by throwing (and allocation may throw): every exception
 // ends here, so decoding never throws.
 Result<Message> decode_message(ByteView bytes) {
-  try {
-    if (bytes.empty()) return corrupt("is empty");
-    const auto* data = reinterpret_cast<const char*>(bytes.data());
-    std::size_t end = 0;
-    SizeGuard guard(bytes.size());
-    if (!msgpack::parse(data, bytes.size(), end, guard)) {
-      return corrupt(guard.problem().empty() ? "is not valid msgpack" : guard.problem());
-    }
-    if (end != bytes.size()) {
-      return corrupt("has " + std::to_string(bytes.size() - end) +
-                     " trailing bytes after the msgpack object");
-    }
-    // Redundant after the guard; kept so unpack can never be asked for more than the input holds.
-    const std::size_t n = bytes.size();
-    const msgpack::unpack_limit limit(n, n, n, n, n, kMaxDepth);
-    std::size_t offset = 0;
-    msgpack::object_handle handle =
-        msgpack::unpack(data, n, offset, &reference_input, nullptr, limit);
-    return read_message(handle.get());
-  } catch (const std::exception& e) {
-    return corrupt(std::string("is not decodable: ") + e.what());
-  } catch (...) {
-    return corrupt("is not decodable");
-  }
+  return msgpack_input::decode(bytes, "raft message", [](const msgpack::object& o) { return read_message(o); });
 }
 
 Result<void> append_frame(Bytes& out, const Message& message, size_t max_frame_size) {

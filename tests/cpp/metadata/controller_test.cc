@@ -206,7 +206,8 @@ TEST_F(ControllerTest, TheLastInSyncReplicaKeepsThePartitionUntilItReturns) {
 TEST_F(ControllerTest, AlterPartitionChecksLeaderAndEpochs) {
   for (int32_t id = 1; id <= 3; ++id) add_live_broker(id);
   commit(*controller_.create_topic("t", 1, 3, {}));
-  const auto* p = image_->partition("t", 0);
+  const PartitionState* p = image_->partition("t", 0);  // valid until the next commit()
+  const PartitionState before = *p;
   const Uuid tid = image_->topic("t")->id;
   const int32_t leader = p->leader;
   std::vector<int32_t> shrunk = {leader};
@@ -215,7 +216,7 @@ TEST_F(ControllerTest, AlterPartitionChecksLeaderAndEpochs) {
   commit(*ok);
   EXPECT_EQ(image_->partition("t", 0)->isr, shrunk);
   // The same request again carries a stale partition epoch.
-  EXPECT_FALSE(controller_.alter_partition(tid, 0, leader, p->leader_epoch, 0, shrunk));
+  EXPECT_FALSE(controller_.alter_partition(tid, 0, leader, before.leader_epoch, 0, shrunk));
   // Not the leader.
   const int32_t other = leader == 1 ? 2 : 1;
   EXPECT_EQ(controller_.alter_partition(tid, 0, other, 0, 1, {other}).error().code(),
@@ -234,11 +235,11 @@ TEST_F(ControllerTest, PreferredLeaderComesBackAfterItReturns) {
   commit(hb->first);
   // Back in the ISR (as the leader's AlterPartition would do), then the rebalance check moves
   // leadership home.
-  const auto* p = image_->partition("t", 0);
-  std::vector<int32_t> isr = p->isr;
+  const PartitionState p = *image_->partition("t", 0);  // a copy: commit() replaces the image
+  std::vector<int32_t> isr = p.isr;
   isr.push_back(preferred_of_0);
-  commit(*controller_.alter_partition(image_->topic("t")->id, 0, p->leader, p->leader_epoch,
-                                      p->partition_epoch, isr));
+  commit(*controller_.alter_partition(image_->topic("t")->id, 0, p.leader, p.leader_epoch,
+                                      p.partition_epoch, isr));
   clock_.advance_ms(6000);
   heartbeat_all_but(-1);
   commit(controller_.tick());
