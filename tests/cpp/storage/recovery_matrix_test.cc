@@ -189,7 +189,8 @@ Bytes slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Bytes out(chars.size());
-  std::memcpy(out.data(), chars.data(), chars.size());
+  // An empty file (a writer killed before its first byte) has no data() to copy from.
+  if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
   return out;
 }
 
