@@ -8,6 +8,7 @@ pykafkacore and Apache Kafka.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -152,3 +153,41 @@ def rss_mb(pids: list[int]) -> float:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class ProcessCluster:
+    """What the broker clusters of the harness share: nodes run as processes (each with
+    `node_id`, `port`, `proc`, `pid`), started by the subclass's `start_node`."""
+
+    nodes: list
+    bootstrap: str
+    started_at: float
+    ready_after: float
+
+    def start_node(self, node) -> None:  # pragma: no cover - each system starts its own way
+        raise NotImplementedError
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Returns once a produce is accepted; `ready_after` is then the time since the processes
+        were started."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            wait_for_port(node.port, deadline, node.proc)
+        wait_until_produce(self.bootstrap, len(self.nodes), max(1.0, deadline - time.monotonic()))
+        self.ready_after = time.monotonic() - self.started_at
+
+    def node_by_id(self, node_id: int):
+        return next(n for n in self.nodes if n.node_id == node_id)
+
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes if n.pid]
+
+    def kill_node(self, node_id: int) -> None:
+        node = self.node_by_id(node_id)
+        if node.proc and node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGKILL)
+            node.proc.wait()
+
+    def restart_node(self, node_id: int) -> None:
+        self.start_node(self.node_by_id(node_id))
+

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BUILD, ROOT, bench_dir, free_ports, log, wait_for_port, wait_until_produce  # noqa: E402
+from common import BUILD, ROOT, ProcessCluster, bench_dir, free_ports, log, wait_for_port, wait_until_produce  # noqa: E402
 
 POM = ROOT / "bench" / "kafka" / "pom.xml"
 LIB = BUILD / "kafka-lib"
@@ -129,7 +129,7 @@ class KafkaNode:
         return self.proc.pid if self.proc and self.proc.poll() is None else None
 
 
-class KafkaCluster:
+class KafkaCluster(ProcessCluster):
     """N Apache Kafka nodes in KRaft combined mode on 127.0.0.1, with a static controller quorum
     of all nodes. Same interface as systems.PykafkacoreCluster."""
 
@@ -213,28 +213,8 @@ class KafkaCluster:
         return self
 
     def wait_ready(self, timeout: float = 180.0) -> None:
-        """Returns once a produce is accepted; `ready_after` is then the time since the processes
-        were started (the storage format before it is not counted)."""
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
-            wait_for_port(node.port, deadline, node.proc)
-        wait_until_produce(self.bootstrap, len(self.nodes), max(1.0, deadline - time.monotonic()))
-        self.ready_after = time.monotonic() - self.started_at
-
-    def node_by_id(self, node_id: int) -> KafkaNode:
-        return next(n for n in self.nodes if n.node_id == node_id)
-
-    def pids(self) -> list[int]:
-        return [n.pid for n in self.nodes if n.pid]
-
-    def kill_node(self, node_id: int) -> None:
-        node = self.node_by_id(node_id)
-        if node.proc and node.proc.poll() is None:
-            node.proc.send_signal(signal.SIGKILL)
-            node.proc.wait()
-
-    def restart_node(self, node_id: int) -> None:
-        self.start_node(self.node_by_id(node_id))
+        """Kafka starts slowly: a longer default (the storage format before it is not counted)."""
+        super().wait_ready(timeout)
 
     def quorum_leader(self) -> int | None:
         """The active controller (KRaft quorum leader), from MetadataQuorumCommand."""

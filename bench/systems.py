@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUILD, bench_dir, free_ports, wait_for_port, wait_until_produce
+from common import BUILD, ProcessCluster, bench_dir, free_ports, wait_for_port, wait_until_produce
 from kafka_peer import COMMON_BROKER_SETTINGS, KafkaCluster
 
 SYSTEMS = ("pykafkacore", "kafka")
@@ -67,7 +67,7 @@ class PykafkacoreNode:
         return self.proc.pid if self.proc and self.proc.poll() is None else None
 
 
-class PykafkacoreCluster:
+class PykafkacoreCluster(ProcessCluster):
     name = "pykafkacore"
 
     def __init__(self, nodes: int = 1, base_dir: Path | None = None,
@@ -112,30 +112,6 @@ class PykafkacoreCluster:
         if wait:
             self.wait_ready(timeout)
         return self
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Returns once a produce is accepted; `ready_after` is then the time since the processes
-        were started."""
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
-            wait_for_port(node.port, deadline, node.proc)
-        wait_until_produce(self.bootstrap, len(self.nodes), max(1.0, deadline - time.monotonic()))
-        self.ready_after = time.monotonic() - self.started_at
-
-    def node_by_id(self, node_id: int) -> PykafkacoreNode:
-        return next(n for n in self.nodes if n.node_id == node_id)
-
-    def pids(self) -> list[int]:
-        return [n.pid for n in self.nodes if n.pid]
-
-    def kill_node(self, node_id: int) -> None:
-        node = self.node_by_id(node_id)
-        if node.proc and node.proc.poll() is None:
-            node.proc.send_signal(signal.SIGKILL)
-            node.proc.wait()
-
-    def restart_node(self, node_id: int) -> None:
-        self.start_node(self.node_by_id(node_id))
 
     def quorum_leader(self) -> int | None:
         return None
