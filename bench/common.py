@@ -8,6 +8,7 @@ pykafkacore and Apache Kafka.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -160,6 +161,8 @@ class ProcessCluster:
     `node_id`, `port`, `proc`, `pid`), started by the subclass's `start_node`."""
 
     nodes: list
+    keep: bool
+    base: Path
     bootstrap: str
     started_at: float
     ready_after: float
@@ -191,3 +194,19 @@ class ProcessCluster:
     def restart_node(self, node_id: int) -> None:
         self.start_node(self.node_by_id(node_id))
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM to every node at once (a clean shutdown), SIGKILL after `timeout`."""
+        running = [n.proc for n in self.nodes if n.proc and n.proc.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def cleanup(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.base, ignore_errors=True)

@@ -228,23 +228,6 @@ class KafkaCluster(ProcessCluster):
         match = re.search(r"LeaderId:\s*(\d+)", out)
         return int(match.group(1)) if match else None
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM to every node at once (Kafka's controlled shutdown), SIGKILL after `timeout`."""
-        running = [n.proc for n in self.nodes if n.proc and n.proc.poll() is None]
-        for proc in running:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in running:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def cleanup(self) -> None:
-        if not self.keep:
-            shutil.rmtree(self.base, ignore_errors=True)
-
     def __enter__(self) -> "KafkaCluster":
         return self
 

@@ -116,22 +116,6 @@ class PykafkacoreCluster(ProcessCluster):
     def quorum_leader(self) -> int | None:
         return None
 
-    def stop(self, timeout: float = 30.0) -> None:
-        running = [n.proc for n in self.nodes if n.proc and n.proc.poll() is None]
-        for proc in running:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in running:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def cleanup(self) -> None:
-        if not self.keep:
-            shutil.rmtree(self.base, ignore_errors=True)
-
 
 def start_cluster(system: str, nodes: int, server: str | None = None,
                   settings: dict[str, str] | None = None):
