@@ -1,6 +1,9 @@
 // kafkacore-server: one broker in the foreground.
 //   kafkacore-server [--config FILE] [--port N] [--host H] [--data-dir DIR] [--node-id N]
+//                    [--controller-port N] [--controller-quorum-voters ID@HOST:PORT,...]
 //                    [--log-level LEVEL] [--set key=value ...]
+// Prints "bootstrap.servers=..." once listening and "ready" once it serves in its cluster (at
+// once alone; in a cluster, when a majority of the controller voters runs).
 // Prints `bootstrap.servers=HOST:PORT` once it accepts connections; SIGINT/SIGTERM shut it down
 // cleanly (logs flushed and closed, clean-shutdown marker written).
 #include <signal.h>
@@ -10,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <thread>
 #include <string>
 
 #include "broker/broker.h"
@@ -24,7 +28,9 @@ int usage(const char* error) {
   if (error) std::fprintf(stderr, "kafkacore-server: %s\n", error);
   std::fprintf(stderr,
                "usage: kafkacore-server [--config FILE] [--port N] [--host HOST] [--data-dir DIR]\n"
-               "                        [--node-id N] [--log-level trace|debug|info|warn|error]\n"
+               "                        [--node-id N] [--controller-port N]\n"
+               "                        [--controller-quorum-voters 1@host:port,2@host:port,...]\n"
+               "                        [--log-level trace|debug|info|warn|error]\n"
                "                        [--set key=value ...]\n");
   return 2;
 }
@@ -54,6 +60,7 @@ bool read_properties(const std::string& path, std::map<std::string, std::string>
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> props;
+  std::string controller_port;
   kafkacore::log::Level level = kafkacore::log::Level::info;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -71,6 +78,10 @@ int main(int argc, char** argv) {
       props["log.dirs"] = v;
     } else if (arg == "--node-id") {
       props["node.id"] = v;
+    } else if (arg == "--controller-port") {
+      controller_port = v;
+    } else if (arg == "--controller-quorum-voters") {
+      props["controller.quorum.voters"] = v;
     } else if (arg == "--log-level") {
       if (!kafkacore::log::parse_level(v, level)) return usage("bad --log-level");
     } else if (arg == "--set") {
@@ -83,6 +94,12 @@ int main(int argc, char** argv) {
     }
   }
   kafkacore::log::set_level(level);
+  if (!controller_port.empty()) {
+    const std::string host = props.contains("host") ? props["host"] : "127.0.0.1";
+    const std::string port = props.contains("port") ? props["port"] : "9092";
+    if (!props.contains("listeners")) props["listeners"] = "PLAINTEXT://" + host + ":" + port;
+    props["listeners"] += ",CONTROLLER://" + host + ":" + controller_port;
+  }
 
   // Signals are taken synchronously by this thread; the broker's threads never see them.
   sigset_t signals;
@@ -103,10 +120,18 @@ int main(int argc, char** argv) {
   }
   std::printf("bootstrap.servers=%s\n", (*broker)->bootstrap_servers().c_str());
   std::fflush(stdout);
+  Broker* running = broker->get();
+  std::thread announce([running] {
+    if (running->wait_ready(24 * 3600 * 1000L)) {
+      std::printf("ready\n");
+      std::fflush(stdout);
+    }
+  });
   int sig = 0;
   sigwait(&signals, &sig);
   KC_LOG(info, "broker", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   auto stopped = (*broker)->stop();
+  announce.join();  // wait_ready returns once the broker stopped
   if (!stopped) {
     std::fprintf(stderr, "kafkacore-server: unclean shutdown: %s\n",
                  stopped.error().to_string().c_str());

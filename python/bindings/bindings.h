@@ -19,6 +19,7 @@ namespace py = pybind11;
 void register_record(py::module_& m);
 void register_storage(py::module_& m);
 void register_broker(py::module_& m);
+void register_cluster(py::module_& m);
 
 // Library errors reach Python as ValueError with the library's message ("CORRUPT_MESSAGE: ...").
 [[noreturn]] inline void throw_value_error(const Error& error) {

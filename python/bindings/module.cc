@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   kafkacore::python::register_record(m);
   kafkacore::python::register_storage(m);
   kafkacore::python::register_broker(m);
+  kafkacore::python::register_cluster(m);
 }

@@ -17,33 +17,52 @@ def _cmd_version(_args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ._core import Broker, set_log_level
+    from ._core import Broker, LocalCluster, set_log_level
 
-    if args.brokers != 1:
-        print("pykafkacore serve: only --brokers 1 until replication lands", file=sys.stderr)
+    if args.brokers < 1:
+        print("pykafkacore serve: --brokers must be at least 1", file=sys.stderr)
         return 2
     set_log_level(args.log_level)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    properties = {"port": str(args.port), "host": args.host, "log.dirs": args.data_dir}
+    properties = {"host": args.host}
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep:
             print(f"pykafkacore serve: --set needs key=value, got {item!r}", file=sys.stderr)
             return 2
         properties[key] = value
+    server: Broker | LocalCluster
     try:
-        broker = Broker(properties)
+        if args.brokers == 1:
+            properties.setdefault("port", str(args.port))
+            properties.setdefault("log.dirs", args.data_dir)
+            server = Broker(properties)
+        else:
+            # Broker i (1..N) on --port + i - 1 and --controller-port + i - 1 (0: any free port),
+            # its logs in DATA_DIR/broker-<i>.
+            controller_port = args.controller_port
+            if controller_port is None:
+                controller_port = args.port + 100 if args.port else 0
+            if args.port and args.port + args.brokers - 1 > 65535:
+                print("pykafkacore serve: --port too high for that many brokers", file=sys.stderr)
+                return 2
+            if controller_port and controller_port + args.brokers - 1 > 65535:
+                print("pykafkacore serve: --controller-port too high for that many brokers",
+                      file=sys.stderr)
+                return 2
+            server = LocalCluster(args.brokers, args.data_dir, properties,
+                                  base_port=args.port, base_controller_port=controller_port)
     except ValueError as e:
         print(f"pykafkacore serve: {e}", file=sys.stderr)
         return 1
-    print(f"bootstrap.servers={broker.bootstrap_servers}", flush=True)
+    print(f"bootstrap.servers={server.bootstrap_servers}", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
-        broker.stop()
+        server.stop()
     return 0
 
 
@@ -57,11 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the version and exit")
     version.set_defaults(func=_cmd_version)
 
-    serve = sub.add_parser("serve", help="run a broker in the foreground until Ctrl-C")
-    serve.add_argument("--brokers", type=int, default=1, help="number of brokers (1 for now)")
-    serve.add_argument("--port", type=int, default=9092, help="port to listen on (0: any free)")
+    serve = sub.add_parser(
+        "serve", help="run a broker (or a cluster of brokers) in the foreground until Ctrl-C"
+    )
+    serve.add_argument(
+        "--brokers", type=int, default=1,
+        help="number of brokers; more than 1 runs a replicated cluster in this process",
+    )
+    serve.add_argument(
+        "--port", type=int, default=9092,
+        help="port to listen on (0: any free); broker i of a cluster uses PORT + i - 1",
+    )
+    serve.add_argument(
+        "--controller-port", type=int, default=None,
+        help="with --brokers > 1: first controller (Raft) port, broker i uses CONTROLLER_PORT"
+        " + i - 1 (default: PORT + 100, or any free port when PORT is 0)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--data-dir", default="data", help="directory for the broker's logs")
+    serve.add_argument(
+        "--data-dir", default="data",
+        help="directory for the broker's logs (a cluster's broker i uses DATA_DIR/broker-<i>)",
+    )
     serve.add_argument(
         "--log-level", default="info", choices=["trace", "debug", "info", "warn", "error", "off"]
     )

@@ -1,13 +1,40 @@
 #include "broker/broker.h"
 
 #include <future>
+#include <set>
 
+#include "broker/broker_lifecycle.h"
+#include "broker/controller_channel.h"
+#include "broker/controller_service.h"
 #include "broker/fetch_sessions.h"
 #include "broker/handlers/handlers.h"
 #include "broker/offsets_topic.h"
 #include "common/log.h"
+#include "replication/hw_checkpoint.h"
+#include "replication/replica_fetcher.h"
 
 namespace kafkacore::broker {
+
+namespace asio = server::asio;
+
+namespace {
+
+constexpr int64_t kAdminTimeoutMs = 30000;
+constexpr auto kClusterTick = std::chrono::milliseconds(20);
+constexpr const char* kMetadataLogDir = "__cluster_metadata-0";
+
+// Liveness (sessions, ISR lag) runs on real time even when tests move the broker's clock.
+Clock& liveness_clock() { return SystemClock::instance(); }
+
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+replication::ReplicaState replica_state(const metadata::PartitionState& p) {
+  return {p.replicas, p.isr, p.leader, LeaderEpoch{p.leader_epoch}, p.partition_epoch};
+}
+
+}  // namespace
 
 Broker::Broker(BrokerConfig config) : config_(std::move(config)) {}
 
@@ -16,13 +43,79 @@ Broker::~Broker() { (void)stop(); }
 Result<std::unique_ptr<Broker>> Broker::start(BrokerConfig config) {
   std::unique_ptr<Broker> broker(new Broker(std::move(config)));
   if (auto r = broker->open(); !r) return std::unexpected(r.error());
+  // Alone in its quorum, nothing else has to start first: return ready.
+  if (broker->single_voter_) {
+    if (auto r = broker->wait_ready(broker->config_.cluster.startup_timeout_ms); !r) {
+      return std::unexpected(r.error());
+    }
+  }
   return broker;
 }
 
+Result<void> Broker::wait_ready(int64_t timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!ready_) {
+    if (stopped_) return make_error(Errc::broker_not_available, "the broker stopped");
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error(Errc::request_timed_out,
+                        "broker " + std::to_string(config_.node_id) +
+                            " did not join its cluster in time (is a majority of "
+                            "controller.quorum.voters running?)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return {};
+}
+
+Result<void> Broker::start_quorum() {
+  raft::QuorumConfig q;
+  q.id = config_.node_id;
+  const std::string controller_host =
+      config_.cluster.controller_host.empty() ? config_.listen_host : config_.cluster.controller_host;
+  if (config_.cluster.quorum_voters.empty()) {
+    q.voters[config_.node_id] = raft::Endpoint{controller_host, config_.cluster.controller_port};
+  } else {
+    auto voters = raft::parse_voters(config_.cluster.quorum_voters);
+    if (!voters) return std::unexpected(voters.error());
+    q.voters = std::move(*voters);
+  }
+  single_voter_ = q.voters.size() == 1;
+  q.dir = config_.data_dir / kMetadataLogDir;
+  q.listen_host = controller_host;
+  q.listen_port = config_.cluster.controller_port;
+  // Elections after election.timeout..2x; heartbeats every tick.
+  q.tick_ms = static_cast<int>(std::max<int64_t>(5, config_.cluster.election_timeout_ms / 10));
+  q.election_ticks = 10;
+  q.heartbeat_ticks = 1;
+  q.seed = static_cast<uint64_t>(config_.node_id);
+  machine_.on_update = [this](const metadata::ImagePtr& image) { image_applied(image); };
+  auto quorum = raft::Quorum::start(io_, std::move(q), machine_);
+  if (!quorum) return std::unexpected(quorum.error());
+  quorum_ = std::move(*quorum);
+  controller_port_ = quorum_->port();
+
+  metadata::ControllerConfig cc;
+  cc.broker_session_timeout_ms = config_.cluster.broker_session_timeout_ms;
+  cc.default_partitions = config_.num_partitions;
+  cc.default_replication_factor = config_.default_replication_factor;
+  controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
+  channel_ = std::make_unique<ControllerChannel>(io_, *quorum_, *controller_, liveness_clock());
+  quorum_->on_leadership = [this](bool is_leader, raft::NodeId, raft::Term) {
+    controller_->leadership_changed(is_leader);
+  };
+  quorum_->on_application = [this](raft::NodeId from, Bytes data) {
+    channel_->on_application(from, std::move(data));
+  };
+  LifecycleConfig lc;
+  lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack};
+  lc.heartbeat_interval_ms = config_.cluster.broker_heartbeat_interval_ms;
+  lc.request_timeout_ms = std::max<int64_t>(1000, config_.cluster.broker_session_timeout_ms / 2);
+  lifecycle_ = std::make_unique<BrokerLifecycle>(*channel_, lc, [this] { return image_->offset(); });
+  lifecycle_->on_running_changed = [this](bool running) { running_changed(running); };
+  return {};
+}
+
 Result<void> Broker::open() {
-  auto metadata = metadata::MetadataStore::open(config_.data_dir);
-  if (!metadata) return std::unexpected(metadata.error());
-  metadata_ = std::move(*metadata);
   storage::LogManagerOptions options;
   options.data_dir = config_.data_dir;
   options.defaults = config_.log_defaults;
@@ -31,33 +124,43 @@ Result<void> Broker::open() {
   auto logs = storage::LogManager::open(options);
   if (!logs) return std::unexpected(logs.error());
   logs_ = std::move(*logs);
+  hw_checkpoint_ = std::make_unique<replication::HwCheckpoint>(config_.data_dir);
+  if (auto hw = hw_checkpoint_->read(); hw) {
+    checkpointed_hw_ = std::move(*hw);
+  } else {
+    KC_LOG(warn, "broker", "ignoring the high-watermark checkpoint", {{"error", hw.error().message()}});
+  }
   KC_LOG(info, "broker", "data directory opened",
          {{"dir", config_.data_dir.string()},
-          {"recovered", logs_->recovered_from_crash() ? "true" : "false"},
-          {"topics", std::to_string(metadata_->topics().size())}});
-  for (const auto* topic : metadata_->topics()) {
-    if (auto r = open_partitions(*topic, 0); !r) return r;
-  }
-  // Logs no topic owns are leftovers of a deletion interrupted by a crash.
-  for (const auto& tp : logs_->partitions()) {
-    const auto* topic = metadata_->topic(tp.topic);
-    if (!topic || tp.partition >= topic->partitions) {
-      KC_LOG(info, "broker", "removing orphaned log", {{"partition", tp.dir_name()}});
-      (void)logs_->remove(tp);
-    }
-  }
+          {"recovered", logs_->recovered_from_crash() ? "true" : "false"}});
   fetch_sessions_ = std::make_unique<FetchSessionCache>(config_.fetch_session_cache_slots);
   offsets_topic_ = std::make_unique<OffsetsTopic>(*this);
   groups_ = std::make_unique<group::GroupCoordinator>(config_.groups, *offsets_topic_, *config_.clock);
   offsets_topic_->set_coordinator(groups_.get());
-  // Posted, so it runs on the reactor once it starts; requests meanwhile see LOAD_IN_PROGRESS.
-  offsets_topic_->start_loading();
   register_handlers(registry_, *this);
   server_ = std::make_unique<server::Server>(io_, registry_, config_.limits);
-  if (auto r = server_->listen(config_.listen_host, config_.port); !r) return r;
+  if (auto r = server_->listen(config_.listen_host, config_.port, /*accept_now=*/false); !r) return r;
   port_ = server_->port();
+
+  replication::FetcherConfig fc;
+  fc.max_wait = std::chrono::milliseconds(config_.cluster.replica_fetch_wait_max_ms);
+  fc.backoff = std::chrono::milliseconds(config_.cluster.replica_fetch_backoff_ms);
+  fc.partition_max_bytes = config_.cluster.replica_fetch_max_bytes;
+  fc.client_id = "broker-" + std::to_string(config_.node_id) + "-fetcher";
+  fetcher_ = std::make_unique<replication::ReplicaFetcherManager>(
+      io_, config_.node_id,
+      [this](int32_t id) -> std::optional<replication::BrokerAddress> {
+        const auto* b = image_->broker(id);
+        if (!b) return std::nullopt;
+        return replication::BrokerAddress{b->host, static_cast<uint16_t>(b->port)};
+      },
+      [this](const std::string& topic, int32_t index) { return partition(topic, index); }, fc);
+
+  // The metadata log replays (in the quorum's first turn) into partitions and their roles.
+  if (auto r = start_quorum(); !r) return r;
   schedule_tick();
   schedule_group_tick();
+  schedule_cluster_tick();
   reactor_ = std::thread([this] {
     try {
       io_.run();
@@ -66,27 +169,36 @@ Result<void> Broker::open() {
     }
   });
   KC_LOG(info, "broker", "listening",
-         {{"node_id", std::to_string(config_.node_id)}, {"bootstrap", bootstrap_servers()}});
+         {{"node_id", std::to_string(config_.node_id)}, {"bootstrap", bootstrap_servers()},
+          {"controller_port", std::to_string(controller_port_)}});
   return {};
+}
+
+void Broker::set_voter_address(int32_t id, const std::string& host, uint16_t port) {
+  asio::post(io_, [this, id, host, port] {
+    if (quorum_ && !stopped_) quorum_->transport().set_peer(id, raft::Endpoint{host, port});
+  });
+}
+
+void Broker::set_link_filter(LinkFilter filter) {
+  asio::post(io_, [this, filter = std::move(filter)] {
+    if (stopped_) return;
+    quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
+    fetcher_->set_link_filter(filter);
+  });
 }
 
 std::string Broker::bootstrap_servers() const {
   return config_.advertised() + ":" + std::to_string(port_);
 }
 
-Result<void> Broker::open_partitions(const metadata::TopicInfo& topic, int32_t from) {
-  auto log_config = topic_log_config(topic.configs, config_);
-  if (!log_config) return std::unexpected(log_config.error());
-  std::map<std::string, std::string> storage_props = log_config->to_properties();
-  if (auto r = logs_->set_topic_config(topic.name, storage_props); !r) return r;
-  for (int32_t p = from; p < topic.partitions; ++p) {
-    auto log = logs_->get_or_create({topic.name, p});
-    if (!log) return std::unexpected(log.error());
-    auto partition = std::make_unique<replication::Partition>(topic.name, p, topic.id, *log);
-    partition->rebuild_producer_state();
-    partitions_[{topic.name, p}] = std::move(partition);
-  }
-  return {};
+int32_t Broker::controller_id() const {
+  // What clients call "the controller" only receives admin requests, which every broker
+  // forwards (KRaft brokers report one of themselves too). Never -1: librdkafka then waits for
+  // a metadata refresh minutes away before sending any admin request.
+  const int32_t leader = quorum_ ? quorum_->leader() : -1;
+  const auto* b = leader >= 0 ? image_->broker(leader) : nullptr;
+  return b && !b->fenced ? leader : config_.node_id;
 }
 
 replication::Partition* Broker::partition(const std::string& topic, int32_t index) {
@@ -94,93 +206,262 @@ replication::Partition* Broker::partition(const std::string& topic, int32_t inde
   return it == partitions_.end() ? nullptr : it->second.get();
 }
 
-Result<const metadata::TopicInfo*> Broker::create_topic(
-    const std::string& name, int32_t partitions, int16_t replication_factor,
-    const std::map<std::string, std::string>& configs, bool validate_only) {
-  if (auto r = metadata::validate_topic_name(name); !r) return std::unexpected(r.error());
-  if (metadata_->topic(name)) {
-    return make_error(Errc::topic_already_exists, "topic '" + name + "' already exists");
-  }
-  if (partitions == -1) partitions = config_.num_partitions;
-  if (replication_factor == -1) replication_factor = config_.default_replication_factor;
-  if (partitions <= 0) return make_error(Errc::invalid_partitions, "number of partitions must be positive");
-  if (replication_factor <= 0) {
-    return make_error(Errc::invalid_replication_factor, "replication factor must be positive");
-  }
-  if (replication_factor > 1) {
-    return make_error(Errc::invalid_replication_factor,
-                      "replication factor " + std::to_string(replication_factor) +
-                          " is larger than the number of brokers (1)");
-  }
-  if (auto r = validate_topic_configs(configs, config_); !r) return std::unexpected(r.error());
-  if (validate_only) return nullptr;
-  auto topic = metadata_->create_topic(name, partitions, configs);
-  if (!topic) return topic;
-  if (auto r = open_partitions(**topic, 0); !r) return std::unexpected(r.error());
-  KC_LOG(info, "broker", "topic created",
-         {{"topic", name}, {"partitions", std::to_string(partitions)}});
-  return topic;
+std::map<std::string, std::string> Broker::topic_configs(const std::string& topic) const {
+  return image_->configs(metadata::ConfigResource::topic, topic);
 }
 
-Result<const metadata::TopicInfo*> Broker::auto_create_topic(const std::string& name) {
-  if (!config_.auto_create_topics) {
-    return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
-  }
-  return create_topic(name, config_.num_partitions, config_.default_replication_factor, {}, false);
+// ---------------------------------------------------------------- metadata image
+
+void Broker::image_applied(const metadata::ImagePtr& image) {
+  const metadata::ImagePtr before = image_;
+  image_ = image;
+  if (controller_) controller_->image_applied(image);
+  if (channel_) channel_->image_applied(image->offset());
+  reconcile_partitions(before.get());
 }
 
-Result<void> Broker::delete_topic(const std::string& name) {
-  const auto* topic = metadata_->topic(name);
-  if (!topic) return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
-  const int32_t count = topic->partitions;
-  // The metadata goes first: if we crash while deleting logs, startup removes the orphans.
-  if (auto r = metadata_->delete_topic(name); !r) return r;
-  for (int32_t p = 0; p < count; ++p) {
-    partitions_.erase({name, p});
-    if (auto r = logs_->remove({name, p}); !r) {
-      KC_LOG(warn, "broker", "could not remove log", {{"topic", name}, {"error", r.error().message()}});
+replication::Partition* Broker::ensure_partition(const metadata::TopicState& topic, int32_t index) {
+  const std::pair<std::string, int32_t> key{topic.name, index};
+  auto it = partitions_.find(key);
+  if (it != partitions_.end()) {
+    if (it->second->topic_id() == topic.id) return it->second.get();
+    remove_partition(topic.name, index);  // a deleted topic's namesake
+  }
+  auto log = logs_->get_or_create({topic.name, index});
+  if (!log) {
+    KC_LOG(error, "broker", "cannot open a partition log",
+           {{"topic", topic.name}, {"partition", std::to_string(index)}, {"error", log.error().message()}});
+    return nullptr;
+  }
+  auto p = std::make_unique<replication::Partition>(topic.name, index, topic.id, *log, config_.node_id);
+  p->rebuild_producer_state();
+  if (auto hw = checkpointed_hw_.find(key); hw != checkpointed_hw_.end()) {
+    p->load_high_watermark(hw->second);
+  }
+  auto* raw = p.get();
+  partitions_[key] = std::move(p);
+  return raw;
+}
+
+void Broker::remove_partition(const std::string& topic, int32_t index) {
+  fetcher_->unfollow(topic, index);
+  auto it = partitions_.find({topic, index});
+  if (it == partitions_.end()) return;
+  if (topic == kOffsetsTopic && it->second->is_leader()) groups_->unload(index);
+  partitions_.erase(it);
+  checkpointed_hw_.erase({topic, index});
+  if (auto r = logs_->remove({topic, index}); !r) {
+    KC_LOG(warn, "broker", "could not remove log", {{"topic", topic}, {"error", r.error().message()}});
+  }
+}
+
+void Broker::reconcile_partitions(const metadata::MetadataImage* before) {
+  const int32_t self = config_.node_id;
+  // Topics that went away (or were re-created under a new id).
+  std::set<std::string> gone;
+  for (const auto& [key, p] : partitions_) {
+    const auto* t = image_->topic(key.first);
+    if (!t || t->id != p->topic_id() || key.second >= static_cast<int32_t>(t->partitions.size()) ||
+        !contains(t->partitions[key.second].replicas, self)) {
+      gone.insert(key.first);
     }
   }
-  fetch_sessions_->forget_topic(name);
-  groups_->forget_topic(name);
-  KC_LOG(info, "broker", "topic deleted", {{"topic", name}});
-  return {};
-}
-
-Result<void> Broker::create_partitions(const std::string& name, int32_t count, bool validate_only) {
-  const auto* topic = metadata_->topic(name);
-  if (!topic) return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
-  if (count <= topic->partitions) {
-    return make_error(Errc::invalid_partitions,
-                      "topic currently has " + std::to_string(topic->partitions) +
-                          " partitions, " + std::to_string(count) + " would not be an increase");
+  for (const auto& name : gone) {
+    std::vector<int32_t> indexes;
+    for (const auto& [key, p] : partitions_) {
+      if (key.first != name) continue;
+      const auto* t = image_->topic(name);
+      if (!t || t->id != p->topic_id() || key.second >= static_cast<int32_t>(t->partitions.size()) ||
+          !contains(t->partitions[key.second].replicas, self)) {
+        indexes.push_back(key.second);
+      }
+    }
+    for (int32_t i : indexes) remove_partition(name, i);
+    if (!image_->topic(name)) {
+      fetch_sessions_->forget_topic(name);
+      groups_->forget_topic(name);
+      KC_LOG(info, "broker", "topic deleted", {{"topic", name}});
+    }
   }
-  if (validate_only) return {};
-  const int32_t before = topic->partitions;
-  if (auto r = metadata_->set_partition_count(name, count); !r) return r;
-  return open_partitions(*metadata_->topic(name), before);
+  const int64_t now = liveness_clock().now_ms();
+  for (const auto& [name, topic] : image_->topics()) {
+    const auto configs = image_->configs(metadata::ConfigResource::topic, name);
+    const auto* old_topic = before ? before->topic(name) : nullptr;
+    const bool new_topic = !old_topic || old_topic->id != topic.id;
+    if (new_topic || before->configs(metadata::ConfigResource::topic, name) != configs) {
+      if (auto log_config = topic_log_config(configs, config_); log_config) {
+        (void)logs_->set_topic_config(name, log_config->to_properties());
+      }
+    }
+    for (int32_t i = 0; i < static_cast<int32_t>(topic.partitions.size()); ++i) {
+      const auto& state = topic.partitions[i];
+      if (!contains(state.replicas, self)) continue;
+      auto* p = ensure_partition(topic, i);
+      if (!p || !running_) continue;
+      const bool was_leader = p->is_leader();
+      if (state.leader == self) {
+        fetcher_->unfollow(name, i);
+        p->become_leader(replica_state(state), now);
+        if (name == kOffsetsTopic && !was_leader) offsets_topic_->load_partition(i);
+      } else {
+        if (name == kOffsetsTopic && was_leader) groups_->unload(i);
+        p->become_follower(replica_state(state));
+        if (state.leader >= 0) {
+          fetcher_->follow(name, i, topic.id, state.leader, state.leader_epoch);
+        } else {
+          fetcher_->unfollow(name, i);
+        }
+      }
+    }
+  }
 }
 
-Result<void> Broker::set_topic_configs(const std::string& name,
-                                       const std::map<std::string, std::string>& configs,
-                                       bool validate_only) {
-  const auto* topic = metadata_->topic(name);
-  if (!topic) return make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist");
-  if (auto r = validate_topic_configs(configs, config_); !r) return r;
-  if (validate_only) return {};
-  if (auto r = metadata_->set_configs(name, configs); !r) return r;
-  auto log_config = topic_log_config(configs, config_);
-  if (!log_config) return std::unexpected(log_config.error());
-  return logs_->set_topic_config(name, log_config->to_properties());
+void Broker::running_changed(bool running) {
+  running_ = running;
+  KC_LOG(info, "broker", running ? "serving (unfenced)" : "fenced",
+         {{"node_id", std::to_string(config_.node_id)}});
+  if (running) {
+    reconcile_partitions(nullptr);
+    server_->start_accepting();  // clients see a broker that knows the cluster
+    ready_ = true;
+    return;
+  }
+  // Fenced: the controller is moving our leaderships; stop acting as leader meanwhile.
+  for (auto& [key, p] : partitions_) {
+    fetcher_->unfollow(key.first, key.second);
+    if (p->is_leader()) {
+      if (key.first == kOffsetsTopic) groups_->unload(key.second);
+      auto state = p->replica_state();
+      state.leader = -1;
+      p->become_follower(state);
+    }
+  }
 }
+
+void Broker::maybe_alter_isr() {
+  const int64_t now = liveness_clock().now_ms();
+  for (auto& [key, p] : partitions_) {
+    if (!p->is_leader()) continue;
+    auto wanted = p->wanted_isr(now, config_.cluster.replica_lag_time_max_ms);
+    if (!wanted) continue;
+    const auto& state = p->replica_state();
+    p->isr_change_requested(*wanted);
+    KC_LOG(info, "broker", "asking to change the ISR",
+           {{"topic", key.first}, {"partition", std::to_string(key.second)},
+            {"isr", [&] {
+               std::string s;
+               for (int32_t r : *wanted) s += (s.empty() ? "" : ",") + std::to_string(r);
+               return s;
+             }()}});
+    metadata::AlterPartitionRequest request{p->topic_id(), key.second, config_.node_id,
+                                            state.leader_epoch.value(), state.partition_epoch, *wanted};
+    const Uuid topic_id = p->topic_id();
+    channel_->call(request, 5000, [this, key, topic_id](Result<metadata::ControllerResponse> answer) {
+      if (answer && answer->error_code == 0) return;  // the image brings the new ISR
+      auto* partition = this->partition(key.first, key.second);
+      if (partition && partition->topic_id() == topic_id) partition->isr_change_abandoned();
+    });
+  }
+}
+
+// ---------------------------------------------------------------- admin
+
+void Broker::create_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
+                          const std::map<std::string, std::string>& configs, bool validate_only,
+                          Done done, std::vector<std::vector<int32_t>> assignment) {
+  if (auto r = metadata::validate_topic_name(name); !r) return done(std::unexpected(r.error()));
+  if (auto r = validate_topic_configs(configs, config_); !r) return done(std::unexpected(r.error()));
+  metadata::CreateTopicRequest request{name, partitions, replication_factor, configs, validate_only,
+                                       std::move(assignment)};
+  channel_->call(request, kAdminTimeoutMs, [done = std::move(done)](Result<metadata::ControllerResponse> a) {
+    if (!a) return done(std::unexpected(a.error()));
+    if (a->error_code) return done(make_error(static_cast<Errc>(a->error_code), a->error_message));
+    done({});
+  });
+}
+
+void Broker::auto_create_topic(const std::string& name, Done done) {
+  if (!config_.auto_create_topics) {
+    return done(make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist"));
+  }
+  create_topic(name, -1, -1, {}, false, std::move(done));
+}
+
+namespace {
+
+void forward(ControllerChannel& channel, metadata::ControllerRequest request, Broker::Done done) {
+  channel.call(std::move(request), kAdminTimeoutMs,
+               [done = std::move(done)](Result<metadata::ControllerResponse> a) {
+                 if (!a) return done(std::unexpected(a.error()));
+                 if (a->error_code) return done(make_error(static_cast<Errc>(a->error_code), a->error_message));
+                 done({});
+               });
+}
+
+}  // namespace
+
+void Broker::delete_topic(const std::string& name, Done done) {
+  forward(*channel_, metadata::DeleteTopicRequest{name}, std::move(done));
+}
+
+void Broker::create_partitions(const std::string& name, int32_t count, bool validate_only, Done done) {
+  forward(*channel_, metadata::CreatePartitionsRequest{name, count, validate_only}, std::move(done));
+}
+
+void Broker::set_topic_configs(const std::string& name,
+                               const std::map<std::string, std::string>& configs,
+                               bool validate_only, Done done) {
+  if (!image_->topic(name)) {
+    return done(make_error(Errc::unknown_topic_or_partition, "topic '" + name + "' does not exist"));
+  }
+  if (auto r = validate_topic_configs(configs, config_); !r) return done(std::unexpected(r.error()));
+  metadata::AlterConfigsRequest request;
+  request.resource = metadata::ConfigResource::topic;
+  request.name = name;
+  request.validate_only = validate_only;
+  for (const auto& [key, value] : image_->configs(metadata::ConfigResource::topic, name)) {
+    if (!configs.contains(key)) request.changes[key] = std::nullopt;
+  }
+  for (const auto& [key, value] : configs) request.changes[key] = value;
+  forward(*channel_, std::move(request), std::move(done));
+}
+
+void Broker::allocate_producer_id(std::function<void(Result<int64_t>)> done) {
+  if (next_producer_id_ < producer_id_end_) return done(next_producer_id_++);
+  producer_id_waiters_.push_back(std::move(done));
+  if (producer_id_waiters_.size() > 1) return;  // a block is on its way
+  channel_->call(metadata::AllocateProducerIdsRequest{config_.node_id}, kAdminTimeoutMs,
+                 [this](Result<metadata::ControllerResponse> a) {
+                   auto waiters = std::move(producer_id_waiters_);
+                   producer_id_waiters_.clear();
+                   if (a && a->error_code == 0) {
+                     next_producer_id_ = a->producer_id_start;
+                     producer_id_end_ = a->producer_id_start + a->producer_id_count;
+                   }
+                   for (auto& w : waiters) {
+                     if (!a) {
+                       w(std::unexpected(a.error()));
+                     } else if (a->error_code) {
+                       w(make_error(static_cast<Errc>(a->error_code), a->error_message));
+                     } else if (next_producer_id_ < producer_id_end_) {
+                       w(next_producer_id_++);
+                     } else {
+                       w(make_error(Errc::coordinator_not_available, "producer id block exhausted; retry"));
+                     }
+                   }
+                 });
+}
+
+// ---------------------------------------------------------------- timers and shutdown
 
 void Broker::schedule_tick() {
-  if (!tick_timer_) tick_timer_ = std::make_unique<server::asio::steady_timer>(io_);
+  if (!tick_timer_) tick_timer_ = std::make_unique<asio::steady_timer>(io_);
   tick_timer_->expires_after(std::chrono::milliseconds(config_.tick_ms));
   tick_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     logs_->tick();
     fetch_sessions_->expire();
+    write_hw_checkpoint();
     schedule_tick();
   });
 }
@@ -188,7 +469,7 @@ void Broker::schedule_tick() {
 void Broker::schedule_group_tick() {
   // Session and rebalance deadlines need finer steps than the log tick.
   constexpr auto kGroupTick = std::chrono::milliseconds(50);
-  if (!group_timer_) group_timer_ = std::make_unique<server::asio::steady_timer>(io_);
+  if (!group_timer_) group_timer_ = std::make_unique<asio::steady_timer>(io_);
   group_timer_->expires_after(kGroupTick);
   group_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
@@ -197,10 +478,39 @@ void Broker::schedule_group_tick() {
   });
 }
 
+void Broker::schedule_cluster_tick() {
+  if (!cluster_timer_) cluster_timer_ = std::make_unique<asio::steady_timer>(io_);
+  cluster_timer_->expires_after(kClusterTick);
+  cluster_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    lifecycle_->tick(liveness_clock().now_ms());
+    controller_->tick();
+    if (running_) maybe_alter_isr();
+    schedule_cluster_tick();
+  });
+}
+
+void Broker::write_hw_checkpoint() {
+  replication::HighWatermarks hw;
+  for (const auto& [key, p] : partitions_) hw[key] = p->high_watermark();
+  if (hw == checkpointed_hw_ || !hw_checkpoint_) return;
+  if (auto r = hw_checkpoint_->write(hw); !r) {
+    KC_LOG(warn, "broker", "could not write the high-watermark checkpoint", {{"error", r.error().message()}});
+    return;
+  }
+  checkpointed_hw_ = std::move(hw);
+}
+
 Result<void> Broker::shutdown_on_reactor() {
   if (tick_timer_) tick_timer_->cancel();
   if (group_timer_) group_timer_->cancel();
+  if (cluster_timer_) cluster_timer_->cancel();
   if (server_) server_->stop();
+  if (fetcher_) fetcher_->stop();
+  lifecycle_.reset();
+  if (channel_) channel_->stop();
+  if (quorum_) quorum_->stop();
+  write_hw_checkpoint();
   partitions_.clear();
   // Parked JoinGroup/SyncGroup answers die here, on the reactor, with their connections.
   groups_.reset();
@@ -213,7 +523,7 @@ Result<void> Broker::stop() {
   if (reactor_.joinable()) {
     std::promise<Result<void>> done;
     auto future = done.get_future();
-    server::asio::post(io_, [&] { done.set_value(shutdown_on_reactor()); });
+    asio::post(io_, [&] { done.set_value(shutdown_on_reactor()); });
     outcome = future.get();
     io_.stop();
     reactor_.join();

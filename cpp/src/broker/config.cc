@@ -151,6 +151,40 @@ std::optional<Result<void>> parse_group_key(const std::string& key, const std::s
   return std::nullopt;
 }
 
+// A key of ClusterConfig: nullopt if not one, else whether its value was good.
+static std::optional<Result<void>> parse_cluster_key(const std::string& key, const std::string& value,
+                                              ClusterConfig& c) {
+  auto number = [&](int64_t min, auto& out) -> Result<void> {
+    auto v = parse_long(key, value);
+    if (!v) return std::unexpected(v.error());
+    if (*v < min) return make_error(Errc::invalid_config, key + " must be >= " + std::to_string(min));
+    out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+    return {};
+  };
+  if (key == "controller.quorum.voters") {
+    c.quorum_voters = value;
+    return Result<void>{};
+  }
+  if (key == "process.roles") {
+    if (value.find("broker") == std::string::npos || value.find("controller") == std::string::npos) {
+      return make_error(Errc::invalid_config,
+                        "process.roles: only combined mode (broker,controller) is supported so far");
+    }
+    return Result<void>{};
+  }
+  if (key == "controller.listener.names") return Result<void>{};
+  if (key == "controller.quorum.election.timeout.ms") return number(10, c.election_timeout_ms);
+  if (key == "broker.session.timeout.ms") return number(10, c.broker_session_timeout_ms);
+  if (key == "broker.heartbeat.interval.ms") return number(1, c.broker_heartbeat_interval_ms);
+  if (key == "replica.lag.time.max.ms") return number(1, c.replica_lag_time_max_ms);
+  if (key == "replica.fetch.wait.max.ms") return number(0, c.replica_fetch_wait_max_ms);
+  if (key == "replica.fetch.backoff.ms") return number(0, c.replica_fetch_backoff_ms);
+  if (key == "replica.fetch.max.bytes") return number(1, c.replica_fetch_max_bytes);
+  if (key == "offsets.topic.replication.factor") return number(1, c.offsets_topic_replication_factor);
+  if (key == "kafkacore.startup.timeout.ms") return number(1, c.startup_timeout_ms);
+  return std::nullopt;
+}
+
 Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, std::string>& props) {
   BrokerConfig c;
   c.explicit_properties = props;
@@ -168,19 +202,30 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       if (!v || *v < 0 || *v > 65535) return make_error(Errc::invalid_config, "port must be 0..65535");
       c.port = static_cast<uint16_t>(*v);
     } else if (key == "listeners") {
-      // PLAINTEXT://host:port (the first listener)
-      auto scheme = value.find("://");
-      auto colon = value.rfind(':');
-      if (scheme == std::string::npos || colon == std::string::npos || colon < scheme + 3) {
-        return make_error(Errc::invalid_config, "listeners must look like PLAINTEXT://host:port");
+      // NAME://host:port,...: CONTROLLER is the quorum's listener, the other one serves Kafka.
+      size_t at = 0;
+      while (at <= value.size()) {
+        size_t end = value.find(',', at);
+        if (end == std::string::npos) end = value.size();
+        const std::string entry = value.substr(at, end - at);
+        at = end + 1;
+        if (entry.empty()) continue;
+        auto scheme = entry.find("://");
+        auto colon = entry.rfind(':');
+        if (scheme == std::string::npos || colon == std::string::npos || colon < scheme + 3) {
+          return make_error(Errc::invalid_config, "listeners must look like PLAINTEXT://host:port");
+        }
+        std::string host = entry.substr(scheme + 3, colon - scheme - 3);
+        auto v = parse_long(key, entry.substr(colon + 1));
+        if (!v || *v < 0 || *v > 65535) return make_error(Errc::invalid_config, "bad port in listeners");
+        if (entry.substr(0, scheme) == "CONTROLLER") {
+          c.cluster.controller_host = host.empty() ? "0.0.0.0" : host;
+          c.cluster.controller_port = static_cast<uint16_t>(*v);
+        } else {
+          c.listen_host = host.empty() ? "0.0.0.0" : host;
+          c.port = static_cast<uint16_t>(*v);
+        }
       }
-      std::string host = value.substr(scheme + 3, colon - scheme - 3);
-      std::string port_text = value.substr(colon + 1);
-      if (auto comma = port_text.find(','); comma != std::string::npos) port_text.resize(comma);
-      auto v = parse_long(key, port_text);
-      if (!v || *v < 0 || *v > 65535) return make_error(Errc::invalid_config, "bad port in listeners");
-      c.listen_host = host.empty() ? "0.0.0.0" : host;
-      c.port = static_cast<uint16_t>(*v);
     } else if (key == "advertised.host" || key == "advertised.host.name") {
       c.advertised_host = value;
     } else if (key == "advertised.listeners") {
@@ -226,6 +271,8 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       auto v = as_long();
       if (!v || *v < 1) return make_error(Errc::invalid_config, "bad " + key);
       c.tick_ms = *v;
+    } else if (auto cluster_key = parse_cluster_key(key, value, c.cluster)) {
+      if (!*cluster_key) return std::unexpected(cluster_key->error());
     } else if (auto handled = parse_group_key(key, value, c)) {
       if (!*handled) return std::unexpected(handled->error());
     } else if (key == "log.retention.hours" || key == "log.retention.minutes" ||

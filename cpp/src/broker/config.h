@@ -36,6 +36,23 @@ struct ConfigEntry {
   std::vector<std::tuple<std::string, std::optional<std::string>, ConfigSource>> synonyms;
 };
 
+// The replicated cluster: the controller quorum this node votes in, broker liveness and
+// follower replication, under Kafka's names and defaults.
+struct ClusterConfig {
+  std::string quorum_voters;       // controller.quorum.voters "1@host:port,..."; empty: this node alone
+  std::string controller_host;     // the CONTROLLER listener (empty: the Kafka listener's host)
+  uint16_t controller_port = 0;    // 0: the port in quorum_voters, or any
+  int64_t election_timeout_ms = 1000;           // controller.quorum.election.timeout.ms
+  int64_t broker_session_timeout_ms = 9000;     // broker.session.timeout.ms
+  int64_t broker_heartbeat_interval_ms = 2000;  // broker.heartbeat.interval.ms
+  int64_t replica_lag_time_max_ms = 30000;      // replica.lag.time.max.ms
+  int32_t replica_fetch_wait_max_ms = 500;      // replica.fetch.wait.max.ms
+  int64_t replica_fetch_backoff_ms = 1000;      // replica.fetch.backoff.ms
+  int32_t replica_fetch_max_bytes = 1048576;    // replica.fetch.max.bytes
+  int16_t offsets_topic_replication_factor = 3; // offsets.topic.replication.factor (capped at live brokers)
+  int64_t startup_timeout_ms = 30000;           // kafkacore.startup.timeout.ms
+};
+
 struct BrokerConfig {
   int32_t node_id = 1;
   std::string listen_host = "127.0.0.1";
@@ -53,6 +70,7 @@ struct BrokerConfig {
   storage::LogConfig log_defaults;                 // from the log.* keys
   group::GroupConfig groups;                       // group.*, offsets.* and offset.* keys
   int64_t offsets_segment_bytes = 104857600;       // offsets.topic.segment.bytes
+  ClusterConfig cluster;
   // Time for retention, sessions and offset expiry; tests and Cluster.advance_time swap it.
   Clock* clock = &SystemClock::instance();
 

@@ -18,6 +18,10 @@ std::string_view errc_name(Errc code) {
     case Errc::invalid_topic_exception: return "INVALID_TOPIC_EXCEPTION";
     case Errc::record_list_too_large: return "RECORD_LIST_TOO_LARGE";
     case Errc::not_enough_replicas: return "NOT_ENOUGH_REPLICAS";
+    case Errc::not_enough_replicas_after_append: return "NOT_ENOUGH_REPLICAS_AFTER_APPEND";
+    case Errc::leader_not_available: return "LEADER_NOT_AVAILABLE";
+    case Errc::network_exception: return "NETWORK_EXCEPTION";
+    case Errc::broker_not_available: return "BROKER_NOT_AVAILABLE";
     case Errc::invalid_required_acks: return "INVALID_REQUIRED_ACKS";
     case Errc::invalid_timestamp: return "INVALID_TIMESTAMP";
     case Errc::unsupported_version: return "UNSUPPORTED_VERSION";

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "metadata/metadata_store.h"
 
 namespace kafkacore::metadata {
 namespace {
@@ -108,20 +107,47 @@ Result<std::vector<std::vector<int32_t>>> Controller::place(int32_t first, int32
 
 Result<Records> Controller::create_topic(const std::string& name, int32_t partitions,
                                          int16_t replication_factor,
-                                         const std::map<std::string, std::string>& configs) {
+                                         const std::map<std::string, std::string>& configs,
+                                         const std::vector<std::vector<int32_t>>& assignment) {
   if (auto r = validate_topic_name(name); !r) return std::unexpected(r.error());
   if (working_->topic(name)) return make_error(Errc::topic_already_exists, "topic '" + name + "' already exists");
-  if (partitions == -1) partitions = config_.default_partitions;
-  if (replication_factor == -1) replication_factor = config_.default_replication_factor;
-  if (partitions <= 0) return make_error(Errc::invalid_partitions, "number of partitions must be positive");
-  auto placement = place(0, partitions, replication_factor);
-  if (!placement) return std::unexpected(placement.error());
+  std::vector<std::vector<int32_t>> placement = assignment;
+  if (!assignment.empty()) {
+    for (const auto& replicas : assignment) {
+      if (replicas.empty() || replicas.size() != assignment.front().size()) {
+        return make_error(Errc::invalid_replica_assignment, "every partition needs the same number (> 0) of replicas");
+      }
+      for (size_t i = 0; i < replicas.size(); ++i) {
+        if (!working_->broker(replicas[i])) {
+          return make_error(Errc::invalid_replica_assignment, "broker " + std::to_string(replicas[i]) + " is not registered");
+        }
+        if (std::find(replicas.begin(), replicas.begin() + static_cast<std::ptrdiff_t>(i), replicas[i]) !=
+            replicas.begin() + static_cast<std::ptrdiff_t>(i)) {
+          return make_error(Errc::invalid_replica_assignment, "a partition names broker " + std::to_string(replicas[i]) + " twice");
+        }
+      }
+    }
+  } else {
+    if (partitions == -1) partitions = config_.default_partitions;
+    if (replication_factor == -1) replication_factor = config_.default_replication_factor;
+    if (partitions <= 0) return make_error(Errc::invalid_partitions, "number of partitions must be positive");
+    auto placed = place(0, partitions, replication_factor);
+    if (!placed) return std::unexpected(placed.error());
+    placement = std::move(*placed);
+  }
   Uuid id = Uuid::random();
   Records out;
   out.push_back(TopicRecord{name, id});
-  for (int32_t p = 0; p < partitions; ++p) {
-    const auto& replicas = (*placement)[static_cast<size_t>(p)];
-    out.push_back(PartitionRecord{id, p, replicas, replicas, replicas.front(), 0, 0});
+  for (int32_t p = 0; p < static_cast<int32_t>(placement.size()); ++p) {
+    const auto& replicas = placement[static_cast<size_t>(p)];
+    // In sync from the start: the replicas on live brokers (all of them when placed by us).
+    std::vector<int32_t> isr;
+    for (int32_t r : replicas) {
+      const BrokerState* b = working_->broker(r);
+      if (b && !b->fenced) isr.push_back(r);
+    }
+    if (isr.empty()) isr = replicas;
+    out.push_back(PartitionRecord{id, p, replicas, isr, isr.front(), 0, 0});
   }
   for (const auto& [k, v] : configs) out.push_back(ConfigRecord{ConfigResource::topic, name, k, v});
   return commit_speculatively(std::move(out));

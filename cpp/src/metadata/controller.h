@@ -63,9 +63,11 @@ class Controller {
   // whether the broker is now fenced.
   Result<std::pair<Records, bool>> heartbeat(int32_t broker_id, int64_t epoch,
                                              int64_t metadata_offset);
+  // `assignment`: explicit replicas per partition (partitions and replication factor -1).
   Result<Records> create_topic(const std::string& name, int32_t partitions,
                                int16_t replication_factor,
-                               const std::map<std::string, std::string>& configs);
+                               const std::map<std::string, std::string>& configs,
+                               const std::vector<std::vector<int32_t>>& assignment = {});
   Result<Records> delete_topic(const std::string& name);
   Result<Records> create_partitions(const std::string& name, int32_t count);
   // nullopt values remove an override.

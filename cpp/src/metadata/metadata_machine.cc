@@ -20,6 +20,7 @@ void MetadataMachine::restore(const raft::Snapshot& snapshot) {
 void MetadataMachine::apply(const raft::Entry& entry) {
   if (entry.data.empty()) {
     image_ = image_->apply({}, entry.index);  // a leader's no-op still advances the offset
+    if (on_update) on_update(image_);
     return;
   }
   auto records = decode_records(entry.data);
@@ -27,6 +28,7 @@ void MetadataMachine::apply(const raft::Entry& entry) {
     KC_LOG(error, "metadata", "skipping an undecodable metadata entry",
            {{"index", std::to_string(entry.index)}, {"error", records.error().message()}});
     image_ = image_->apply({}, entry.index);
+    if (on_update) on_update(image_);
     return;
   }
   std::vector<std::string> problems;

@@ -6,9 +6,9 @@
 #include <type_traits>
 
 #include "common/msgpack_input.h"
+#include "metadata/msgpack_fields.h"
 
 namespace kafkacore::metadata {
-namespace {
 
 // Each record lists its fields once; encoding and decoding both walk that list.
 template <typename F> void fields(ClusterRecord& r, F&& f) { f("cluster_id", r.cluster_id); }
@@ -61,108 +61,9 @@ template <typename F> void fields(ProducerIdsRecord& r, F&& f) {
   f("size", r.size);
 }
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+namespace {
 
-void pack_value(Packer& pk, const Uuid& v) {
-  pk.pack_bin(16);
-  pk.pack_bin_body(reinterpret_cast<const char*>(v.bytes.data()), 16);
-}
-void pack_value(Packer& pk, const std::string& v) { pk.pack(v); }
-void pack_value(Packer& pk, ConfigResource v) { pk.pack(static_cast<int>(v)); }
-template <typename T>
-  requires std::is_arithmetic_v<T>
-void pack_value(Packer& pk, T v) {
-  pk.pack(v);
-}
-void pack_value(Packer& pk, const std::vector<int32_t>& v) { pk.pack(v); }
-template <typename T>
-void pack_value(Packer& pk, const std::optional<T>& v) {
-  if (v) {
-    pack_value(pk, *v);
-  } else {
-    pk.pack_nil();
-  }
-}
-
-struct DecodeError {
-  std::string message;
-};
-
-template <typename T>
-  requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
-void convert(const msgpack::object& o, T& out) {
-  if (o.type == msgpack::type::POSITIVE_INTEGER) {
-    if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<T>::max())) throw DecodeError{"integer out of range"};
-    out = static_cast<T>(o.via.u64);
-  } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-    if (o.via.i64 < static_cast<int64_t>(std::numeric_limits<T>::min())) throw DecodeError{"integer out of range"};
-    out = static_cast<T>(o.via.i64);
-  } else {
-    throw DecodeError{"expected an integer"};
-  }
-}
-void convert(const msgpack::object& o, std::string& out) {
-  if (o.type != msgpack::type::STR) throw DecodeError{"expected a string"};
-  out.assign(o.via.str.ptr, o.via.str.size);
-}
-void convert(const msgpack::object& o, Uuid& out) {
-  if (o.type != msgpack::type::BIN || o.via.bin.size != 16) throw DecodeError{"expected a 16-byte id"};
-  std::memcpy(out.bytes.data(), o.via.bin.ptr, 16);
-}
-void convert(const msgpack::object& o, ConfigResource& out) {
-  int v = 0;
-  convert(o, v);
-  if (v != static_cast<int>(ConfigResource::topic) && v != static_cast<int>(ConfigResource::broker)) {
-    throw DecodeError{"unknown config resource type"};
-  }
-  out = static_cast<ConfigResource>(v);
-}
-void convert(const msgpack::object& o, std::vector<int32_t>& out) {
-  if (o.type != msgpack::type::ARRAY) throw DecodeError{"expected an array"};
-  out.clear();
-  for (uint32_t i = 0; i < o.via.array.size; ++i) convert(o.via.array.ptr[i], out.emplace_back());
-}
-template <typename T>
-void convert(const msgpack::object& o, std::optional<T>& out) {
-  if (o.type == msgpack::type::NIL) {
-    out.reset();
-    return;
-  }
-  convert(o, out.emplace());
-}
-
-template <typename R>
-void pack_record(Packer& pk, const R& record) {
-  R copy = record;  // fields() takes a mutable reference (shared with decoding)
-  uint32_t count = 0;
-  fields(copy, [&](const char*, auto&) { ++count; });
-  pk.pack_map(count);
-  fields(copy, [&](const char* name, auto& value) {
-    pk.pack(std::string_view(name));
-    pack_value(pk, value);
-  });
-}
-
-template <typename R>
-R unpack_record(const msgpack::object& map) {
-  if (map.type != msgpack::type::MAP) throw DecodeError{"record fields must be a map"};
-  R out;
-  for (uint32_t i = 0; i < map.via.map.size; ++i) {
-    const auto& kv = map.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) throw DecodeError{"field names must be strings"};
-    const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-    fields(out, [&](const char* name, auto& value) {
-      if (key == name) {
-        try {
-          convert(kv.val, value);
-        } catch (const DecodeError& e) {
-          throw DecodeError{"field '" + std::string(name) + "': " + e.message};
-        }
-      }
-    });
-  }
-  return out;
-}
+using namespace msgpack_fields;
 
 template <size_t I = 0>
 MetadataRecord unpack_by_type(size_t type, const msgpack::object& map) {
@@ -237,6 +138,25 @@ Result<std::vector<MetadataRecord>> decode_records(ByteView bytes) {
     for (uint32_t i = 0; i < o.via.array.size; ++i) out.push_back(unpack_one(o.via.array.ptr[i]));
     return out;
   });
+}
+
+Result<void> validate_topic_name(const std::string& name) {
+  if (name.empty() || name.size() > 249) {
+    return make_error(Errc::invalid_topic_exception,
+                      "topic name must have 1 to 249 characters, got " + std::to_string(name.size()));
+  }
+  if (name == "." || name == "..") {
+    return make_error(Errc::invalid_topic_exception, "topic name cannot be '.' or '..'");
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return make_error(Errc::invalid_topic_exception,
+                        "topic name '" + name + "' has characters other than [a-zA-Z0-9._-]");
+    }
+  }
+  return {};
 }
 
 std::string record_name(const MetadataRecord& record) {

@@ -112,4 +112,7 @@ Result<std::vector<MetadataRecord>> decode_records(ByteView bytes);
 
 std::string record_name(const MetadataRecord& record);
 
+// Kafka's rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
+Result<void> validate_topic_name(const std::string& name);
+
 }  // namespace kafkacore::metadata

@@ -24,6 +24,7 @@ enum class Kind : int64_t {
   append_response = 3,
   snapshot_request = 4,
   snapshot_response = 5,
+  application = 6,
 };
 
 constexpr uint32_t kHeaderFields = 4;  // version, kind, from, to
@@ -38,6 +39,7 @@ constexpr uint32_t payload_fields(Kind kind) {
     case Kind::append_response: return 3;
     case Kind::snapshot_request: return 4;
     case Kind::snapshot_response: return 2;
+    case Kind::application: return 1;
   }
   return 0;
 }
@@ -117,6 +119,11 @@ void pack_payload(Packer& pk, const Message& m, const SnapshotResponse& r) {
   pack_header(pk, Kind::snapshot_response, m);
   pk.pack_int64(r.term);
   pk.pack_int64(r.last_index);
+}
+
+void pack_payload(Packer& pk, const Message& m, const ApplicationMessage& r) {
+  pack_header(pk, Kind::application, m);
+  pack_bin(pk, r.data);
 }
 
 // ---- decoding ----
@@ -276,6 +283,8 @@ Payload read_payload(Kind kind, Fields& f) {
     }
     case Kind::snapshot_response:
       return SnapshotResponse{f.non_negative(kP, "term"), f.non_negative(kP + 1, "last_index")};
+    case Kind::application:
+      return ApplicationMessage{0, f.bin(kP, "data")};
   }
   return {};  // unreachable: the kind was checked
 }
@@ -289,7 +298,7 @@ Result<Message> read_message(const msgpack::object& o) {
            std::to_string(kMessageFormatVersion) + ")");
   }
   const int64_t kind_number = f.integer(1, "kind", INT64_MIN, INT64_MAX);
-  if (f.ok() && (kind_number < 0 || kind_number > static_cast<int64_t>(Kind::snapshot_response))) {
+  if (f.ok() && (kind_number < 0 || kind_number > static_cast<int64_t>(Kind::application))) {
     f.fail("has unknown kind " + std::to_string(kind_number));
   }
   if (!f.ok()) return std::unexpected(f.error());

@@ -206,6 +206,7 @@ void Node::send(NodeId to, Payload payload) {
 }
 
 void Node::step(const Message& m) {
+  if (std::holds_alternative<ApplicationMessage>(m.payload)) return;
   const Term msg_term = std::visit([](const auto& p) { return p.term; }, m.payload);
   const auto* vote = std::get_if<VoteRequest>(&m.payload);
   const auto* vote_response = std::get_if<VoteResponse>(&m.payload);
@@ -253,9 +254,9 @@ void Node::step(const Message& m) {
           handle_append_response(m.from, p);
         } else if constexpr (std::is_same_v<T, SnapshotRequest>) {
           handle_snapshot(m.from, p);
-        } else {
+        } else if constexpr (std::is_same_v<T, SnapshotResponse>) {
           handle_snapshot_response(m.from, p);
-        }
+        }  // ApplicationMessage: not ours (the driver routes them before step)
       },
       m.payload);
 }

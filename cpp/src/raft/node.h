@@ -88,8 +88,16 @@ struct SnapshotResponse {
   bool operator==(const SnapshotResponse&) const = default;
 };
 
+// Not Raft: bytes the application sends between quorum members on the same listener (broker
+// to controller RPCs). The quorum driver hands them to the application; the core never sees one.
+struct ApplicationMessage {
+  Term term = 0;  // unused; present so generic code can read every payload's term
+  Bytes data;
+  bool operator==(const ApplicationMessage&) const = default;
+};
+
 using Payload = std::variant<VoteRequest, VoteResponse, AppendRequest, AppendResponse,
-                             SnapshotRequest, SnapshotResponse>;
+                             SnapshotRequest, SnapshotResponse, ApplicationMessage>;
 
 struct Message {
   NodeId from = kNoNode;
@@ -152,6 +160,8 @@ class Node {
   Node(Config config, RestoredState restored);
 
   void tick();
+  // Campaigns now instead of after an election timeout: a single voter has nobody to wait for.
+  void start_election() { campaign(config_.pre_vote); }
   void step(const Message& message);
   // Appends `data` to the log if this node leads; NOT_LEADER_OR_FOLLOWER otherwise.
   Result<Index> propose(Bytes data);

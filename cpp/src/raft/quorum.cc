@@ -33,7 +33,12 @@ Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig
   q->node_ = std::make_unique<Node>(raft, std::move(restored));
   Quorum* self = q.get();
   q->transport_ = std::make_unique<Transport>(io, q->config_.id, q->config_.voters, [self](Message m) {
-    if (self->stopped_ || self->failed_) return;
+    if (self->stopped_) return;
+    if (auto* app = std::get_if<ApplicationMessage>(&m.payload)) {
+      if (self->on_application) self->on_application(m.from, std::move(app->data));
+      return;
+    }
+    if (self->failed_) return;
     self->node_->step(m);
     self->drive();
   });
@@ -43,7 +48,8 @@ Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig
   if (!port) return std::unexpected(port.error());
   q->port_ = *port;
   q->schedule_tick();
-  // A single voter elects itself on its first timeout; others wait for a quorum.
+  // A single voter has nobody to wait for; others wait for an election timeout.
+  if (q->config_.voters.size() == 1) q->node_->start_election();
   asio::post(io, [self] { self->drive(); });
   return q;
 }
@@ -61,17 +67,21 @@ void Quorum::schedule_tick() {
   });
 }
 
-void Quorum::propose(Bytes data, std::function<void(Result<Index>)> done) {
-  if (stopped_ || failed_) {
-    return done(make_error(Errc::not_controller, "this controller is not running"));
-  }
+Result<Index> Quorum::propose(Bytes data, std::function<void(Result<Index>)> done) {
+  if (stopped_ || failed_) return make_error(Errc::not_controller, "this controller is not running");
   auto index = node_->propose(std::move(data));
   if (!index) {
-    return done(make_error(Errc::not_controller, "not the active controller (leader is " +
-                                                     std::to_string(node_->leader()) + ")"));
+    return make_error(Errc::not_controller, "not the active controller (leader is " +
+                                                std::to_string(node_->leader()) + ")");
   }
   pending_[*index] = {node_->term(), std::move(done)};
   drive();
+  return *index;
+}
+
+void Quorum::send_application(NodeId to, Bytes data) {
+  if (stopped_) return;
+  transport_->send(Message{config_.id, to, ApplicationMessage{0, std::move(data)}});
 }
 
 void Quorum::drive() {

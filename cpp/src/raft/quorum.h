@@ -39,10 +39,15 @@ class Quorum {
                                                StateMachine& machine);
   ~Quorum();
 
-  // `done` gets the entry's index once it commits, or an error if this node is not the leader or
-  // loses leadership before the entry commits (it may still commit later: callers re-check the
-  // committed state, as Kafka's controller does).
-  void propose(Bytes data, std::function<void(Result<Index>)> done);
+  // Returns the index the entry was appended at, or NOT_CONTROLLER if this node does not lead
+  // (then `done` is never called). `done` gets the index once the entry commits, or an error if
+  // leadership is lost first (it may still commit later: callers re-check the committed state,
+  // as Kafka's controller does).
+  Result<Index> propose(Bytes data, std::function<void(Result<Index>)> done);
+  // Application bytes to another member (dropped if the link is down, like any message).
+  void send_application(NodeId to, Bytes data);
+  // Application bytes from another member.
+  std::function<void(NodeId from, Bytes data)> on_application;
 
   bool is_leader() const { return node_->role() == Role::leader; }
   NodeId leader() const { return node_->leader(); }

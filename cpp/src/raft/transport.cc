@@ -192,7 +192,11 @@ awaitable<void> Transport::write_loop(std::shared_ptr<Peer> peer, std::shared_pt
   while (!peer->queue.empty()) {
     if (!peer->socket) {
       if (std::chrono::steady_clock::now() < peer->retry_at) {
-        give_up();
+        // Still backing off: drop what waits but keep the deadline. Pushing it back here would
+        // mean a leader heartbeating faster than the backoff never reconnects to a peer that
+        // restarted.
+        dropped_ += peer->queue.size();
+        peer->queue.clear();
         break;
       }
       boost::system::error_code ec;

@@ -9,7 +9,7 @@ Server::Server(asio::io_context& io, const HandlerRegistry& registry, ServerLimi
 
 Server::~Server() = default;
 
-Result<void> Server::listen(const std::string& host, uint16_t port) {
+Result<void> Server::listen(const std::string& host, uint16_t port, bool accept_now) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) {
@@ -31,8 +31,14 @@ Result<void> Server::listen(const std::string& host, uint16_t port) {
                       "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  if (accept_now) start_accepting();
   return {};
+}
+
+void Server::start_accepting() {
+  if (accepting_ || stopped_) return;
+  accepting_ = true;
+  asio::co_spawn(io_, accept_loop(), asio::detached);
 }
 
 awaitable<void> Server::accept_loop() {

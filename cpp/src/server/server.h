@@ -16,8 +16,11 @@ class Server {
  public:
   Server(asio::io_context& io, const HandlerRegistry& registry, ServerLimits limits);
   ~Server();
-  // Binds and starts accepting. Port 0 picks a free port (see port()).
-  Result<void> listen(const std::string& host, uint16_t port);
+  // Binds and (unless told to wait) starts accepting. Port 0 picks a free port (see port()).
+  // Connections made before accepting starts wait in the backlog: a broker binds early (its
+  // port must be known) but serves only once it has joined its cluster, as Kafka does.
+  Result<void> listen(const std::string& host, uint16_t port, bool accept_now = true);
+  void start_accepting();
   uint16_t port() const { return port_; }
   // Stops accepting and closes every connection. Call on the io_context's thread.
   void stop();
@@ -30,6 +33,7 @@ class Server {
   const HandlerRegistry& registry_;
   ServerLimits limits_;
   tcp::acceptor acceptor_;
+  bool accepting_ = false;
   uint16_t port_ = 0;
   uint64_t next_id_ = 1;
   bool stopped_ = false;

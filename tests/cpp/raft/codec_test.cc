@@ -37,6 +37,8 @@ std::vector<Message> samples() {
                                 Entry{5, 12, Bytes(70000, std::byte{0xab})}},
                                11}});
   out.push_back({2, 1, AppendResponse{5, true, 12}});
+  out.push_back({2, 1, ApplicationMessage{0, text("controller rpc")}});
+  out.push_back({1, 3, ApplicationMessage{0, {}}});
   out.push_back({2, 1, AppendResponse{5, false, 0}});
   out.push_back({1, 3, SnapshotRequest{6, Snapshot{40, 5, text("state machine image")}}});
   out.push_back({1, 3, SnapshotRequest{6, Snapshot{1, 1, {}}}});
@@ -102,7 +104,7 @@ TEST(RaftCodec, MalformedInputsAreRejected) {
   expect_corrupt(bytes({0x91, 0x01}), "at least 2");
   // Unknown version and unknown kind.
   expect_corrupt(bytes({0x96, 0x02, 0x05, 0x01, 0x02, 0x07, 0x07}), "format version 2");
-  expect_corrupt(bytes({0x96, 0x01, 0x06, 0x01, 0x02, 0x07, 0x07}), "unknown kind 6");
+  expect_corrupt(bytes({0x96, 0x01, 0x07, 0x01, 0x02, 0x07, 0x07}), "unknown kind 7");
   expect_corrupt(bytes({0x96, 0x01, 0xff, 0x01, 0x02, 0x07, 0x07}), "unknown kind -1");
   expect_corrupt(bytes({0x96, 0x01, 0xa1, 0x35, 0x01, 0x02, 0x07, 0x07}), "'kind' must be an integer");
   // Snapshot response with a missing and an extra field.

@@ -96,8 +96,9 @@ class Voter {
     auto future = done.get_future();
     call([&] {
       std::vector<metadata::MetadataRecord> records{metadata::TopicRecord{name, Uuid::random()}};
-      quorum_->propose(metadata::encode_records(records),
-                       [&done](Result<Index> r) { done.set_value(std::move(r)); });
+      auto proposed = quorum_->propose(metadata::encode_records(records),
+                                       [&done](Result<Index> r) { done.set_value(std::move(r)); });
+      if (!proposed) done.set_value(std::unexpected(proposed.error()));
       return 0;
     });
     if (future.wait_for(5s) != std::future_status::ready) {

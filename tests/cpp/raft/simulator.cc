@@ -61,9 +61,9 @@ MsgBrief brief(const Message& m) {
           b.x = {p.index};
         } else if constexpr (std::is_same_v<T, SnapshotRequest>) {
           b.x = {p.snapshot.last_index, p.snapshot.last_term};
-        } else {
+        } else if constexpr (std::is_same_v<T, SnapshotResponse>) {
           b.x = {p.last_index};
-        }
+        }  // the simulator never sends ApplicationMessage
       },
       m.payload);
   return b;

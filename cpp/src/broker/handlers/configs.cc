@@ -65,13 +65,12 @@ void describe_configs(Broker& broker, DescribeConfigsRequest req, server::Reques
     out.resource_name = res.resource_name;
     std::vector<ConfigEntry> entries;
     if (res.resource_type == kTopicResource) {
-      const auto* topic = broker.metadata().topic(res.resource_name);
-      if (!topic) {
+      if (!broker.image().topic(res.resource_name)) {
         out.error_code = error_code(Errc::unknown_topic_or_partition);
         out.error_message = "topic '" + res.resource_name + "' does not exist";
         continue;
       }
-      entries = describe_topic_configs(topic->configs, broker.config());
+      entries = describe_topic_configs(broker.topic_configs(res.resource_name), broker.config());
     } else if (res.resource_type == kBrokerResource) {
       if (!res.resource_name.empty() && res.resource_name != std::to_string(broker.node_id())) {
         out.error_code = error_code(Errc::invalid_request);
@@ -118,7 +117,10 @@ void fail(Out& out, Errc code, std::string message) {
 }
 
 void alter_configs(Broker& broker, AlterConfigsRequest req, server::Request request) {
-  AlterConfigsResponse response;
+  auto gather = std::make_shared<Gather<AlterConfigsResponse>>();
+  gather->request = std::move(request);
+  AlterConfigsResponse& response = gather->response;
+  response.responses.reserve(req.resources.size());
   for (const auto& res : req.resources) {
     auto& out = response.responses.emplace_back();
     out.resource_type = res.resource_type;
@@ -141,16 +143,22 @@ void alter_configs(Broker& broker, AlterConfigsRequest req, server::Request requ
       fail(out, Errc::invalid_config, "config values may not be null");
       continue;
     }
-    if (auto r = broker.set_topic_configs(res.resource_name, configs, req.validate_only); !r) {
-      fail(out, r.error().code(), r.error().message());
-    }
+    const size_t slot = response.responses.size() - 1;
+    ++gather->outstanding;
+    broker.set_topic_configs(res.resource_name, configs, req.validate_only, [gather, slot](Result<void> r) {
+      if (!r) fail(gather->response.responses[slot], r.error().code(), r.error().message());
+      gather->done();
+    });
   }
-  request.respond(response);
+  gather->done();
 }
 
 void incremental_alter_configs(Broker& broker, IncrementalAlterConfigsRequest req,
                                server::Request request) {
-  IncrementalAlterConfigsResponse response;
+  auto gather = std::make_shared<Gather<IncrementalAlterConfigsResponse>>();
+  gather->request = std::move(request);
+  IncrementalAlterConfigsResponse& response = gather->response;
+  response.responses.reserve(req.resources.size());
   for (const auto& res : req.resources) {
     auto& out = response.responses.emplace_back();
     out.resource_type = res.resource_type;
@@ -159,12 +167,11 @@ void incremental_alter_configs(Broker& broker, IncrementalAlterConfigsRequest re
       fail(out, Errc::invalid_request, "only topic configs can be altered");
       continue;
     }
-    const auto* topic = broker.metadata().topic(res.resource_name);
-    if (!topic) {
+    if (!broker.image().topic(res.resource_name)) {
       fail(out, Errc::unknown_topic_or_partition, "topic '" + res.resource_name + "' does not exist");
       continue;
     }
-    std::map<std::string, std::string> configs = topic->configs;
+    std::map<std::string, std::string> configs = broker.topic_configs(res.resource_name);
     std::optional<std::string> problem;
     for (const auto& c : res.configs) {
       switch (c.config_operation) {
@@ -204,11 +211,14 @@ void incremental_alter_configs(Broker& broker, IncrementalAlterConfigsRequest re
       fail(out, Errc::invalid_config, *problem);
       continue;
     }
-    if (auto r = broker.set_topic_configs(res.resource_name, configs, req.validate_only); !r) {
-      fail(out, r.error().code(), r.error().message());
-    }
+    const size_t slot = response.responses.size() - 1;
+    ++gather->outstanding;
+    broker.set_topic_configs(res.resource_name, configs, req.validate_only, [gather, slot](Result<void> r) {
+      if (!r) fail(gather->response.responses[slot], r.error().code(), r.error().message());
+      gather->done();
+    });
   }
-  request.respond(response);
+  gather->done();
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ struct Wanted {
   int64_t fetch_offset;
   int32_t max_bytes;
   int32_t current_leader_epoch;
+  int32_t last_fetched_epoch = -1;
 };
 
 struct FetchPlan {
@@ -33,6 +34,8 @@ struct FetchPlan {
   int32_t session_id = 0;
   bool incremental = false;
   int32_t session_key = 0;  // session to look entries up in when answering (0: none)
+  int32_t replica_id = -1;  // >= 0: a follower replicating (reads up to the log end)
+  bool progress_recorded = false;
   std::vector<Wanted> wanted;
   // Delayed-fetch state.
   std::unique_ptr<boost::asio::steady_timer> timer;
@@ -67,12 +70,31 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
     data.log_start_offset = -1;
     data.records.is_null = false;
     replication::Partition* partition = broker.partition(w.topic, w.partition);
+    const bool follower = plan.replica_id >= 0;
+    std::optional<replication::EpochEndOffset> diverging;
+    if (partition && partition->is_leader() && follower && w.last_fetched_epoch >= 0) {
+      // KIP-320/v12: a follower whose last epoch ended earlier here must truncate first.
+      const auto end = partition->end_offset_for_epoch(w.last_fetched_epoch);
+      if (end.epoch != w.last_fetched_epoch || end.end_offset.value() < w.fetch_offset) diverging = end;
+    }
     if (!partition) {
       data.error_code = error_code(Errc::unknown_topic_or_partition);
+    } else if (!partition->is_leader()) {
+      data.error_code = error_code(Errc::not_leader_or_follower);
     } else if (auto bad = check_leader_epoch(w.current_leader_epoch,
                                              partition->leader_epoch().value())) {
       data.error_code = error_code(*bad);
+    } else if (diverging) {
+      data.high_watermark = partition->high_watermark().value();
+      data.log_start_offset = partition->log().log_start_offset().value();
+      data.diverging_epoch.epoch = diverging->epoch;
+      data.diverging_epoch.end_offset = diverging->end_offset.value();
+      g.bytes += 1;  // answer at once: the follower cannot make progress otherwise
     } else {
+      if (follower && !plan.progress_recorded) {
+        partition->record_follower_fetch(plan.replica_id, Offset{w.fetch_offset},
+                                         SystemClock::instance().now_ms());
+      }
       auto& log = partition->log();
       data.high_watermark = partition->high_watermark().value();
       data.last_stable_offset = partition->last_stable_offset().value();
@@ -81,7 +103,10 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
       // larger than the limits can still be consumed.
       const bool first_with_data = g.bytes == 0;
       const uint64_t limit = std::min<uint64_t>(remaining, static_cast<uint64_t>(std::max(w.max_bytes, 0)));
-      auto read = log.read(Offset{w.fetch_offset}, limit, partition->high_watermark(), first_with_data);
+      // Followers replicate everything; consumers see only what the ISR has.
+      std::optional<Offset> upto;
+      if (!follower) upto = partition->high_watermark();
+      auto read = log.read(Offset{w.fetch_offset}, limit, upto, first_with_data);
       if (!read) {
         data.error_code = error_code(read.error());
       } else {
@@ -114,6 +139,7 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
     g.response.responses[it->second].partitions.push_back(std::move(data));
   }
   g.response.session_id = plan.session_id;
+  plan.progress_recorded = true;
   return g;
 }
 
@@ -137,7 +163,10 @@ void finish(Broker& broker, const std::shared_ptr<FetchPlan>& plan, Gathered g) 
 void retry(Broker& broker, const std::shared_ptr<FetchPlan>& plan, bool expired) {
   if (plan->answered) return;
   Gathered g = gather(broker, *plan);
-  if (expired || g.bytes >= static_cast<uint64_t>(std::max(plan->min_bytes, 1)) || g.has_error) {
+  // A follower also wants the news of a higher high watermark, which comes without bytes.
+  const bool follower_woken = plan->replica_id >= 0 && !expired;
+  if (expired || follower_woken || g.bytes >= static_cast<uint64_t>(std::max(plan->min_bytes, 1)) ||
+      g.has_error) {
     finish(broker, plan, std::move(g));
   }
 }
@@ -207,7 +236,7 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
           for (const auto& p : t.partitions) {
             seen.insert({t.topic, p.partition});
             plan->wanted.push_back({t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
-                                    p.current_leader_epoch});
+                                    p.current_leader_epoch, p.last_fetched_epoch});
           }
         }
         for (const auto& [key, entry] : session->partitions) {
@@ -220,10 +249,11 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
       for (const auto& t : req.topics) {
         for (const auto& p : t.partitions) {
           plan->wanted.push_back({t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
-                                  p.current_leader_epoch});
+                                  p.current_leader_epoch, p.last_fetched_epoch});
         }
       }
     }
+    plan->replica_id = req.replica_id;
     plan->request = std::move(request);
 
     Gathered first = gather(broker, *plan);

@@ -3,6 +3,7 @@
 // Kafka does). Transaction coordinators come with transactions.
 #include "broker/broker.h"
 #include "broker/offsets_topic.h"
+#include "group/group_records.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
 #include "protocol/messages.h"
@@ -19,46 +20,65 @@ constexpr int8_t kGroupKey = 0;
 
 void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker) {
   auto handler = server::typed_handler<FindCoordinatorRequest>(
-      [&broker](FindCoordinatorRequest req, server::Request request) {
-        const int16_t version = request.header.api_version;
-        FindCoordinatorResponse response;
-        auto answer = [&](int16_t& error, std::optional<std::string>& message, int32_t& node,
-                          std::string& host, int32_t& port) {
-          if (req.key_type != kGroupKey) {
-            error = error_code(Errc::coordinator_not_available);
-            message = req.key_type == 1 ? "transactions are not supported yet"
-                                        : "only consumer groups (key type 0) are coordinated here";
+      [&broker](FindCoordinatorRequest incoming, server::Request incoming_request) {
+        auto respond = [&broker](const FindCoordinatorRequest& req, server::Request& request,
+                                 std::optional<Error> creation_failed) {
+          const int16_t version = request.header.api_version;
+          FindCoordinatorResponse response;
+          auto answer = [&](const std::string& key, int16_t& error, std::optional<std::string>& message,
+                            int32_t& node, std::string& host, int32_t& port) {
             node = -1;
             host = "";
             port = -1;
-            return;
+            auto refuse = [&](Errc code, std::string why) {
+              error = error_code(code);
+              message = std::move(why);
+            };
+            if (req.key_type != kGroupKey) {
+              return refuse(Errc::coordinator_not_available,
+                            req.key_type == 1 ? "transactions are not supported yet"
+                                              : "only consumer groups (key type 0) are coordinated here");
+            }
+            if (creation_failed) return refuse(Errc::coordinator_not_available, creation_failed->message());
+            const auto* topic = broker.image().topic(kOffsetsTopic);
+            if (!topic || topic->partitions.empty()) {
+              return refuse(Errc::coordinator_not_available, "__consumer_offsets is being created");
+            }
+            const int32_t p = group::partition_for_group(key, static_cast<int32_t>(topic->partitions.size()));
+            const auto* leader = broker.image().broker(topic->partitions[p].leader);
+            if (!leader || leader->fenced) {
+              return refuse(Errc::coordinator_not_available,
+                            "__consumer_offsets partition " + std::to_string(p) + " has no leader");
+            }
+            error = 0;
+            message.reset();
+            node = leader->id;
+            host = leader->host;
+            port = leader->port;
+          };
+          if (version >= 4) {
+            for (const auto& key : req.coordinator_keys) {
+              auto& c = response.coordinators.emplace_back();
+              c.key = key;
+              answer(key, c.error_code, c.error_message, c.node_id, c.host, c.port);
+            }
+          } else {
+            answer(req.key, response.error_code, response.error_message, response.node_id,
+                   response.host, response.port);
+            if (version == 0) response.error_message.reset();
           }
-          if (auto r = broker.offsets_topic().ensure_exists(); !r) {
-            error = error_code(Errc::coordinator_not_available);
-            message = r.error().message();
-            node = -1;
-            host = "";
-            port = -1;
-            return;
-          }
-          error = 0;
-          message.reset();
-          node = broker.node_id();
-          host = broker.config().advertised();
-          port = broker.port();
+          request.respond(response);
         };
-        if (version >= 4) {
-          for (const auto& key : req.coordinator_keys) {
-            auto& c = response.coordinators.emplace_back();
-            c.key = key;
-            answer(c.error_code, c.error_message, c.node_id, c.host, c.port);
-          }
-        } else {
-          answer(response.error_code, response.error_message, response.node_id, response.host,
-                 response.port);
-          if (version == 0) response.error_message.reset();
+        if (incoming.key_type != kGroupKey || broker.offsets_topic().exists()) {
+          return respond(incoming, incoming_request, std::nullopt);
         }
-        request.respond(response);
+        // The first group: the topic is created (as Kafka does), then the question answered.
+        auto pending = std::make_shared<std::pair<FindCoordinatorRequest, server::Request>>(
+            std::move(incoming), std::move(incoming_request));
+        broker.offsets_topic().ensure_exists([respond, pending](Result<void> created) {
+          respond(pending->first, pending->second,
+                  created ? std::nullopt : std::optional<Error>(created.error()));
+        });
       });
   registry.add({FindCoordinatorRequest::api_key, "FindCoordinator", 0, 6, 0, handler});
 }

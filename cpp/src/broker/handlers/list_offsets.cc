@@ -31,6 +31,10 @@ void register_list_offsets(server::HandlerRegistry& registry, Broker& broker) {
         out.timestamp = -1;
         out.offset = -1;
         replication::Partition* partition = broker.partition(topic.name, p.partition_index);
+        if (partition && !partition->is_leader()) {
+          out.error_code = error_code(Errc::not_leader_or_follower);
+          continue;
+        }
         if (!partition) {
           out.error_code = error_code(Errc::unknown_topic_or_partition);
           continue;

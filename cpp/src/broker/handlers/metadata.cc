@@ -1,9 +1,13 @@
-// Metadata (key 3): brokers, cluster id, controller, and topics with their partitions. Unknown
-// topics are created when auto.create.topics.enable and the request allow it (v4+ flag; always
-// for v0-3), and answered at once: creation here is synchronous.
+// Metadata (key 3): the unfenced brokers, cluster id, active controller, and topics with their
+// partitions (leader, epoch, replicas, ISR, offline replicas) from this broker's metadata image.
+// Unknown topics are created when auto.create.topics.enable and the request allow it (v4+ flag;
+// always for v0-3); the answer waits until the creation is in this broker's image.
+#include <memory>
+
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
+#include "broker/offsets_topic.h"
 #include "protocol/messages.h"
 
 namespace kafkacore::broker {
@@ -12,25 +16,85 @@ namespace {
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
-MetadataResponse::MetadataResponseTopic describe_topic(Broker& broker,
-                                                       const metadata::TopicInfo& topic) {
+MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataImage& image,
+                                                       const metadata::TopicState& topic) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = to_wire(topic.id);
-  out.is_internal = topic.name == "__consumer_offsets" || topic.name == "__transaction_state";
-  for (int32_t p = 0; p < topic.partitions; ++p) {
+  out.is_internal = topic.name == kOffsetsTopic || topic.name == "__transaction_state";
+  for (int32_t p = 0; p < static_cast<int32_t>(topic.partitions.size()); ++p) {
+    const auto& state = topic.partitions[p];
     MetadataResponse::MetadataResponsePartition part;
     part.partition_index = p;
-    auto* partition = broker.partition(topic.name, p);
-    part.error_code = partition ? 0 : error_code(Errc::kafka_storage_error);
-    part.leader_id = broker.node_id();
-    part.leader_epoch = partition ? partition->leader_epoch().value() : 0;
-    part.replica_nodes = {broker.node_id()};
-    part.isr_nodes = {broker.node_id()};
+    part.leader_id = state.leader;
+    part.leader_epoch = state.leader_epoch;
+    part.replica_nodes = state.replicas;
+    part.isr_nodes = state.isr;
+    for (int32_t r : state.replicas) {
+      const auto* b = image.broker(r);
+      if (!b || b->fenced) part.offline_replicas.push_back(r);
+    }
+    part.error_code = state.leader < 0 ? error_code(Errc::leader_not_available) : 0;
     out.partitions.push_back(std::move(part));
   }
   return out;
 }
+
+void answer(Broker& broker, const MetadataRequest& req, server::Request& request,
+            const std::map<std::string, Error>& creation_errors) {
+  const int16_t version = request.header.api_version;
+  const auto& image = broker.image();
+  MetadataResponse response;
+  for (const auto& [id, b] : image.brokers()) {
+    if (b.fenced) continue;
+    MetadataResponse::MetadataResponseBroker out;
+    out.node_id = id;
+    out.host = b.host;
+    out.port = b.port;
+    if (!b.rack.empty()) out.rack = b.rack;
+    response.brokers.push_back(std::move(out));
+  }
+  response.cluster_id = image.cluster_id().to_string();
+  response.controller_id = broker.controller_id();
+
+  // v0: an empty list means every topic; v1+: null means every topic.
+  const bool all_topics = !req.topics.has_value() || (version == 0 && req.topics->empty());
+  if (all_topics) {
+    for (const auto& [name, topic] : image.topics()) response.topics.push_back(describe_topic(image, topic));
+  } else {
+    for (const auto& wanted : *req.topics) {
+      const metadata::TopicState* topic = nullptr;
+      if (wanted.name) {
+        topic = image.topic(*wanted.name);
+      } else if (!wanted.topic_id.is_zero()) {
+        topic = image.topic_by_id(from_wire(wanted.topic_id));
+      }
+      if (topic) {
+        response.topics.push_back(describe_topic(image, *topic));
+        continue;
+      }
+      MetadataResponse::MetadataResponseTopic missing;
+      missing.name = wanted.name;
+      missing.topic_id = wanted.topic_id;
+      auto failed = wanted.name ? creation_errors.find(*wanted.name) : creation_errors.end();
+      if (failed != creation_errors.end()) {
+        missing.error_code = error_code(failed->second.code());
+      } else {
+        missing.error_code = error_code(wanted.name ? Errc::unknown_topic_or_partition
+                                                    : Errc::unknown_topic_id);
+      }
+      response.topics.push_back(std::move(missing));
+    }
+  }
+  request.respond(response);
+}
+
+struct PendingCreations {
+  MetadataRequest req;
+  server::Request request;
+  std::map<std::string, Error> errors;
+  int outstanding = 0;
+};
 
 }  // namespace
 
@@ -38,56 +102,26 @@ void register_metadata(server::HandlerRegistry& registry, Broker& broker) {
   auto handler = server::typed_handler<MetadataRequest>([&broker](MetadataRequest req,
                                                                   server::Request request) {
     const int16_t version = request.header.api_version;
-    MetadataResponse response;
-    MetadataResponse::MetadataResponseBroker self;
-    self.node_id = broker.node_id();
-    self.host = broker.config().advertised();
-    self.port = broker.port();
-    if (!broker.config().rack.empty()) self.rack = broker.config().rack;
-    response.brokers.push_back(self);
-    response.cluster_id = broker.metadata().cluster_id().to_string();
-    response.controller_id = broker.node_id();
-
-    // v0: an empty list means every topic; v1+: null means every topic.
     const bool all_topics = !req.topics.has_value() || (version == 0 && req.topics->empty());
-    if (all_topics) {
-      for (const auto* topic : broker.metadata().topics()) {
-        response.topics.push_back(describe_topic(broker, *topic));
-      }
-    } else {
-      const bool may_create = version < 4 || req.allow_auto_topic_creation;
+    const bool may_create = version < 4 || req.allow_auto_topic_creation;
+    std::vector<std::string> to_create;
+    if (!all_topics && may_create) {
       for (const auto& wanted : *req.topics) {
-        const metadata::TopicInfo* topic = nullptr;
-        if (wanted.name) {
-          topic = broker.metadata().topic(*wanted.name);
-        } else if (!wanted.topic_id.is_zero()) {
-          topic = broker.metadata().topic_by_id(from_wire(wanted.topic_id));
-        }
-        if (!topic && wanted.name && may_create) {
-          auto created = broker.auto_create_topic(*wanted.name);
-          if (created) {
-            topic = *created;
-          } else {
-            MetadataResponse::MetadataResponseTopic failed;
-            failed.name = *wanted.name;
-            failed.error_code = error_code(created.error());
-            response.topics.push_back(std::move(failed));
-            continue;
-          }
-        }
-        if (!topic) {
-          MetadataResponse::MetadataResponseTopic missing;
-          missing.name = wanted.name;
-          missing.topic_id = wanted.topic_id;
-          missing.error_code = error_code(wanted.name ? Errc::unknown_topic_or_partition
-                                                      : Errc::unknown_topic_id);
-          response.topics.push_back(std::move(missing));
-          continue;
-        }
-        response.topics.push_back(describe_topic(broker, *topic));
+        if (wanted.name && !broker.image().topic(*wanted.name)) to_create.push_back(*wanted.name);
       }
     }
-    request.respond(response);
+    if (to_create.empty()) return answer(broker, req, request, {});
+    auto pending = std::make_shared<PendingCreations>(PendingCreations{std::move(req), std::move(request), {}, 0});
+    pending->outstanding = static_cast<int>(to_create.size());
+    for (const auto& name : to_create) {
+      broker.auto_create_topic(name, [&broker, pending, name](Result<void> created) {
+        // Another client's creation of the same topic won the race: it exists, all is well.
+        if (!created && created.error().code() != Errc::topic_already_exists) {
+          pending->errors.emplace(name, created.error());
+        }
+        if (--pending->outstanding == 0) answer(broker, pending->req, pending->request, pending->errors);
+      });
+    }
   });
   registry.add({MetadataRequest::api_key, "Metadata", 0, 12, 0, handler});
 }

@@ -34,6 +34,10 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker) 
           out.error_code = error_code(Errc::unknown_topic_or_partition);
           continue;
         }
+        if (!partition->is_leader()) {
+          out.error_code = error_code(Errc::not_leader_or_follower);
+          continue;
+        }
         // -1 means "up to the high watermark"; beyond it is out of range.
         const int64_t target = p.offset == -1 ? partition->high_watermark().value() : p.offset;
         if (target < 0 || target > partition->high_watermark().value()) {
@@ -58,13 +62,16 @@ void register_describe_cluster(server::HandlerRegistry& registry, Broker& broker
       [&broker](DescribeClusterRequest req, server::Request request) {
         DescribeClusterResponse response;
         response.endpoint_type = req.endpoint_type;
-        response.cluster_id = broker.metadata().cluster_id().to_string();
-        response.controller_id = broker.node_id();
-        auto& b = response.brokers.emplace_back();
-        b.broker_id = broker.node_id();
-        b.host = broker.config().advertised();
-        b.port = broker.port();
-        if (!broker.config().rack.empty()) b.rack = broker.config().rack;
+        response.cluster_id = broker.image().cluster_id().to_string();
+        response.controller_id = broker.controller_id();
+        for (const auto& [id, state] : broker.image().brokers()) {
+          if (state.fenced) continue;
+          auto& b = response.brokers.emplace_back();
+          b.broker_id = id;
+          b.host = state.host;
+          b.port = state.port;
+          if (!state.rack.empty()) b.rack = state.rack;
+        }
         request.respond(response);
       });
   registry.add({DescribeClusterRequest::api_key, "DescribeCluster", 0, 1, 0, handler});
@@ -89,14 +96,16 @@ void register_init_producer_id(server::HandlerRegistry& registry, Broker& broker
           request.respond(response);
           return;
         }
-        auto id = broker.metadata().allocate_producer_id();
-        if (!id) {
-          response.error_code = error_code(id.error());
-        } else {
-          response.producer_id = *id;
-          response.producer_epoch = 0;
-        }
-        request.respond(response);
+        auto pending = std::make_shared<server::Request>(std::move(request));
+        broker.allocate_producer_id([response, pending](Result<int64_t> id) mutable {
+          if (!id) {
+            response.error_code = error_code(id.error());
+          } else {
+            response.producer_id = *id;
+            response.producer_epoch = 0;
+          }
+          pending->respond(response);
+        });
       });
   registry.add({InitProducerIdRequest::api_key, "InitProducerId", 0, 4, 0, handler});
 }
@@ -118,16 +127,18 @@ void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker&
               out.error_code = error_code(Errc::unknown_topic_or_partition);
               continue;
             }
+            if (!partition->is_leader()) {
+              out.error_code = error_code(Errc::not_leader_or_follower);
+              continue;
+            }
             const int32_t ours = partition->leader_epoch().value();
             if (auto bad = check_leader_epoch(p.current_leader_epoch, ours)) {
               out.error_code = error_code(*bad);
               continue;
             }
-            // One epoch so far: every epoch up to ours ends at the log end.
-            if (p.leader_epoch <= ours) {
-              out.leader_epoch = ours;
-              out.end_offset = partition->log().log_end_offset().value();
-            }
+            const auto end = partition->end_offset_for_epoch(p.leader_epoch);
+            out.leader_epoch = end.epoch;
+            out.end_offset = end.end_offset.value();
           }
         }
         request.respond(response);

@@ -20,24 +20,37 @@ using protocol::ProduceResponse;
 using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 
 int32_t min_insync_replicas(Broker& broker, const std::string& topic) {
-  const auto* info = broker.metadata().topic(topic);
-  if (!info) return 1;
-  auto it = info->configs.find("min.insync.replicas");
-  if (it == info->configs.end()) {
+  const auto configs = broker.topic_configs(topic);
+  auto it = configs.find("min.insync.replicas");
+  if (it == configs.end()) {
     auto b = broker.config().explicit_properties.find("min.insync.replicas");
     return b == broker.config().explicit_properties.end() ? 1 : std::stoi(b->second);
   }
   return std::stoi(it->second);
 }
 
-// Answers once every partition's append is durable (or failed).
+// Answers once every partition's append is durable and replicated as acks asks (or failed).
 struct DurableWait : std::enable_shared_from_this<DurableWait> {
   server::Request request;
   ProduceResponse response;
   int outstanding = 0;
+  // acks=all: partitions waiting for their high watermark, until the request's timeout.
+  struct Replication {
+    std::string topic;
+    int32_t index;
+    uint64_t wait_id = 0;
+    int32_t min_isr = 1;
+    PartitionResponse* slot;
+    bool finished = false;
+  };
+  std::vector<Replication> replication;
+  std::unique_ptr<boost::asio::steady_timer> timer;
 
   void done() {
-    if (--outstanding == 0) request.respond(response);
+    if (--outstanding == 0) {
+      if (timer) timer->cancel();
+      request.respond(response);
+    }
   }
 };
 
@@ -55,6 +68,7 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
       PartitionResponse* slot;
     };
     std::vector<Durable> durable;
+    std::vector<std::pair<replication::Partition*, Offset>> replicated;  // parallel to wait->replication
     const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
 
     // Reserved so the pointers kept in `durable` stay valid.
@@ -90,6 +104,12 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
                "no partition " + topic.name + "-" + std::to_string(data.index));
           continue;
         }
+        if (!partition->is_leader()) {
+          fail(Errc::not_leader_or_follower, "broker " + std::to_string(broker.node_id()) +
+                                                 " does not lead " + topic.name + "-" +
+                                                 std::to_string(data.index));
+          continue;
+        }
         if (data.records.is_null || data.records.bytes.empty()) {
           fail(Errc::invalid_record, "no records");
           continue;
@@ -99,9 +119,11 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
           fail(Errc::unsupported_compression_type, "zstd needs Produce v7 or later");
           continue;
         }
-        if (req.acks == -1 && min_insync_replicas(broker, topic.name) > 1) {
+        const int32_t min_isr = min_insync_replicas(broker, topic.name);
+        if (req.acks == -1 && partition->isr_size() < min_isr) {
           fail(Errc::not_enough_replicas,
-               "min.insync.replicas exceeds the in-sync replicas (1) of this partition");
+               "the partition has " + std::to_string(partition->isr_size()) +
+                   " in-sync replicas, fewer than min.insync.replicas=" + std::to_string(min_isr));
           continue;
         }
         auto outcome = partition->append_from_producer(request.writable(data.records.bytes));
@@ -115,6 +137,10 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
         if (req.acks == -1 && partition->log().config().flush_messages == 1) {
           durable.push_back({partition, Offset{outcome->append.last_offset.value() + 1}, &out});
         }
+        if (req.acks == -1 && partition->high_watermark() <= outcome->append.last_offset) {
+          wait->replication.push_back({topic.name, data.index, 0, min_isr, &out, false});
+          replicated.push_back({partition, outcome->append.last_offset});
+        }
       }
     }
 
@@ -122,13 +148,43 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
       request.slot.send_none();
       return;
     }
-    if (durable.empty()) {
+    if (durable.empty() && replicated.empty()) {
       request.respond(response);
       return;
     }
     wait->request = std::move(request);
-    wait->outstanding = static_cast<int>(durable.size()) + 1;
+    wait->outstanding = static_cast<int>(durable.size() + replicated.size()) + 1;
     auto& io = broker.io();
+    for (size_t i = 0; i < replicated.size(); ++i) {
+      auto* p = replicated[i].first;
+      wait->replication[i].wait_id = p->wait_for_high_watermark(
+          replicated[i].second, [wait, i, p](Errc e) {
+            auto& r = wait->replication[i];
+            if (r.finished) return;
+            r.finished = true;
+            if (e == Errc::none && p->isr_size() < r.min_isr) e = Errc::not_enough_replicas_after_append;
+            if (e != Errc::none) {
+              r.slot->error_code = error_code(e);
+              r.slot->base_offset = -1;
+            }
+            wait->done();
+          });
+    }
+    if (!replicated.empty()) {
+      wait->timer = std::make_unique<boost::asio::steady_timer>(io);
+      wait->timer->expires_after(std::chrono::milliseconds(std::max(req.timeout_ms, 0)));
+      wait->timer->async_wait([wait, &broker](const boost::system::error_code& ec) {
+        if (ec) return;
+        for (auto& r : wait->replication) {
+          if (r.finished) continue;
+          r.finished = true;
+          if (auto* p = broker.partition(r.topic, r.index)) p->cancel_wait(r.wait_id);
+          r.slot->error_code = error_code(Errc::request_timed_out);
+          r.slot->base_offset = -1;
+          wait->done();
+        }
+      });
+    }
     for (auto& d : durable) {
       PartitionResponse* slot = d.slot;
       // The callback runs on the flusher thread; the answer is built on the reactor.

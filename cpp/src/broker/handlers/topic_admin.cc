@@ -19,7 +19,10 @@ using protocol::DeleteTopicsResponse;
 
 void create_topics(Broker& broker, CreateTopicsRequest req, server::Request request) {
   const int16_t version = request.header.api_version;
-  CreateTopicsResponse response;
+  auto gather = std::make_shared<Gather<CreateTopicsResponse>>();
+  gather->request = std::move(request);
+  CreateTopicsResponse& response = gather->response;
+  response.topics.reserve(req.topics.size());
   std::map<std::string, int> seen;
   for (const auto& t : req.topics) ++seen[t.name];
   for (const auto& t : req.topics) {
@@ -35,23 +38,27 @@ void create_topics(Broker& broker, CreateTopicsRequest req, server::Request requ
     }
     int32_t partitions = t.num_partitions;
     int16_t replication = t.replication_factor;
+    std::vector<std::vector<int32_t>> assignment;
     if (!t.assignments.empty()) {
       if (partitions != -1 || replication != -1) {
         fail(Errc::invalid_request,
              "with a replica assignment, numPartitions and replicationFactor must be -1");
         continue;
       }
-      bool ok = true;
+      assignment.resize(t.assignments.size());
+      bool contiguous = true;
       for (const auto& a : t.assignments) {
-        if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker.node_id()) ok = false;
+        if (a.partition_index < 0 || a.partition_index >= static_cast<int32_t>(assignment.size()) ||
+            !assignment[a.partition_index].empty()) {
+          contiguous = false;
+          break;
+        }
+        assignment[a.partition_index] = a.broker_ids;
       }
-      if (!ok) {
-        fail(Errc::invalid_replica_assignment,
-             "replicas may only be assigned to broker " + std::to_string(broker.node_id()));
+      if (!contiguous) {
+        fail(Errc::invalid_replica_assignment, "assigned partitions must be numbered 0..n-1, once each");
         continue;
       }
-      partitions = static_cast<int32_t>(t.assignments.size());
-      replication = 1;
     }
     std::map<std::string, std::string> configs;
     bool null_config = false;
@@ -66,45 +73,61 @@ void create_topics(Broker& broker, CreateTopicsRequest req, server::Request requ
       fail(Errc::invalid_config, "topic config values may not be null");
       continue;
     }
-    auto created = broker.create_topic(t.name, partitions, replication, configs, req.validate_only);
-    if (!created) {
-      fail(created.error().code(), created.error().message());
-      continue;
-    }
-    out.error_message.reset();
-    const auto* info = *created;
-    out.num_partitions = info ? info->partitions : (partitions == -1 ? broker.config().num_partitions : partitions);
-    out.replication_factor = 1;
-    if (info) out.topic_id = to_wire(info->id);
-    if (version >= 5) {
-      std::vector<CreateTopicsResponse::CreatableTopicConfigs> described;
-      for (const auto& e : describe_topic_configs(configs, broker.config())) {
-        CreateTopicsResponse::CreatableTopicConfigs c;
-        c.name = e.name;
-        c.value = e.value;
-        c.read_only = e.read_only;
-        c.config_source = static_cast<int8_t>(e.source);
-        c.is_sensitive = e.sensitive;
-        described.push_back(std::move(c));
-      }
-      out.configs = std::move(described);
-    }
+    const size_t slot = response.topics.size() - 1;
+    ++gather->outstanding;
+    broker.create_topic(
+        t.name, partitions, replication, configs, req.validate_only,
+        [&broker, gather, slot, version, partitions, replication, configs](Result<void> created) {
+          auto& result = gather->response.topics[slot];
+          if (!created) {
+            result.error_code = error_code(created.error());
+            result.error_message = created.error().message();
+            return gather->done();
+          }
+          result.error_message.reset();
+          const auto* topic = broker.image().topic(result.name);
+          result.num_partitions = topic ? static_cast<int32_t>(topic->partitions.size())
+                                     : (partitions == -1 ? broker.config().num_partitions : partitions);
+          result.replication_factor = topic && !topic->partitions.empty()
+                                       ? static_cast<int16_t>(topic->partitions[0].replicas.size())
+                                       : (replication == -1 ? broker.config().default_replication_factor
+                                                            : replication);
+          if (topic) result.topic_id = to_wire(topic->id);
+          if (version >= 5) {
+            std::vector<CreateTopicsResponse::CreatableTopicConfigs> described;
+            for (const auto& e : describe_topic_configs(configs, broker.config())) {
+              CreateTopicsResponse::CreatableTopicConfigs c;
+              c.name = e.name;
+              c.value = e.value;
+              c.read_only = e.read_only;
+              c.config_source = static_cast<int8_t>(e.source);
+              c.is_sensitive = e.sensitive;
+              described.push_back(std::move(c));
+            }
+            result.configs = std::move(described);
+          }
+          gather->done();
+        },
+        std::move(assignment));
   }
-  request.respond(response);
+  gather->done();
 }
 
 void delete_topics(Broker& broker, DeleteTopicsRequest req, server::Request request) {
   const int16_t version = request.header.api_version;
-  DeleteTopicsResponse response;
+  auto gather = std::make_shared<Gather<DeleteTopicsResponse>>();
+  gather->request = std::move(request);
+  DeleteTopicsResponse& response = gather->response;
+  response.responses.reserve(version >= 6 ? req.topics.size() : req.topic_names.size());
   auto delete_one = [&](std::optional<std::string> name, protocol::Uuid id) {
     auto& out = response.responses.emplace_back();
     out.name = name;
     out.topic_id = id;
-    const metadata::TopicInfo* topic = nullptr;
+    const metadata::TopicState* topic = nullptr;
     if (name) {
-      topic = broker.metadata().topic(*name);
+      topic = broker.image().topic(*name);
     } else if (!id.is_zero()) {
-      topic = broker.metadata().topic_by_id(from_wire(id));
+      topic = broker.image().topic_by_id(from_wire(id));
     }
     if (!topic) {
       out.error_code = error_code(name ? Errc::unknown_topic_or_partition : Errc::unknown_topic_id);
@@ -119,41 +142,48 @@ void delete_topics(Broker& broker, DeleteTopicsRequest req, server::Request requ
       out.error_message = "the internal topic " + topic_name + " cannot be deleted";
       return;
     }
-    if (auto r = broker.delete_topic(topic_name); !r) {
-      out.error_code = error_code(r.error());
-      out.error_message = r.error().message();
-    }
+    const size_t slot = response.responses.size() - 1;
+    ++gather->outstanding;
+    broker.delete_topic(topic_name, [gather, slot](Result<void> r) {
+      if (!r) {
+        gather->response.responses[slot].error_code = error_code(r.error());
+        gather->response.responses[slot].error_message = r.error().message();
+      }
+      gather->done();
+    });
   };
   if (version >= 6) {
     for (const auto& t : req.topics) delete_one(t.name, t.topic_id);
   } else {
     for (const auto& name : req.topic_names) delete_one(name, {});
   }
-  request.respond(response);
+  gather->done();
 }
 
 void create_partitions(Broker& broker, CreatePartitionsRequest req, server::Request request) {
-  CreatePartitionsResponse response;
+  auto gather = std::make_shared<Gather<CreatePartitionsResponse>>();
+  gather->request = std::move(request);
+  CreatePartitionsResponse& response = gather->response;
+  response.results.reserve(req.topics.size());
   for (const auto& t : req.topics) {
     auto& out = response.results.emplace_back();
     out.name = t.name;
     if (t.assignments) {
-      bool ok = true;
-      for (const auto& a : *t.assignments) {
-        if (a.broker_ids.size() != 1 || a.broker_ids[0] != broker.node_id()) ok = false;
-      }
-      if (!ok) {
-        out.error_code = error_code(Errc::invalid_replica_assignment);
-        out.error_message = "replicas may only be assigned to broker " + std::to_string(broker.node_id());
-        continue;
-      }
+      out.error_code = error_code(Errc::invalid_replica_assignment);
+      out.error_message = "explicit replica assignments are not supported yet";
+      continue;
     }
-    if (auto r = broker.create_partitions(t.name, t.count, req.validate_only); !r) {
-      out.error_code = error_code(r.error());
-      out.error_message = r.error().message();
-    }
+    const size_t slot = response.results.size() - 1;
+    ++gather->outstanding;
+    broker.create_partitions(t.name, t.count, req.validate_only, [gather, slot](Result<void> r) {
+      if (!r) {
+        gather->response.results[slot].error_code = error_code(r.error());
+        gather->response.results[slot].error_message = r.error().message();
+      }
+      gather->done();
+    });
   }
-  request.respond(response);
+  gather->done();
 }
 
 }  // namespace

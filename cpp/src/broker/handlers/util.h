@@ -1,6 +1,7 @@
 #pragma once
 // Conversions shared by the handlers.
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "common/error.h"
@@ -34,6 +35,19 @@ inline Uuid from_wire(const protocol::Uuid& id) {
   std::memcpy(out.bytes.data(), id.bytes.data(), 16);
   return out;
 }
+
+// A response assembled from asynchronous parts (admin operations through the controller):
+// every part holds the shared_ptr, calls done() when finished, and the last one answers.
+// Whoever creates it holds one part until everything is started.
+template <typename Response>
+struct Gather {
+  server::Request request;
+  Response response;
+  int outstanding = 1;
+  void done() {
+    if (--outstanding == 0) request.respond(response);
+  }
+};
 
 // Registers `fn(broker, request message, request)` for Req's API, advertised as [min, max].
 template <typename Req>

@@ -1,0 +1,254 @@
+// Three brokers in one process forming one cluster over real sockets: RF=3 topics, acks=all,
+// leader failover when a broker stops, its return to the ISR, and the committed records after.
+#include <set>
+#include <thread>
+
+#include "broker/harness.h"
+#include "broker/local_cluster.h"
+
+namespace kafkacore::broker::testing {
+namespace {
+
+using namespace protocol;
+using namespace std::chrono_literals;
+
+// Fast failure detection for tests (Kafka's defaults take ~10 s to fence a dead broker).
+std::map<std::string, std::string> fast_settings() {
+  return {{"broker.session.timeout.ms", "1000"},
+          {"broker.heartbeat.interval.ms", "100"},
+          {"controller.quorum.election.timeout.ms", "300"},
+          {"replica.lag.time.max.ms", "2000"},
+          {"replica.fetch.backoff.ms", "50"},
+          {"replica.fetch.wait.max.ms", "100"},
+          {"kafkacore.tick.ms", "50"},
+          {"group.initial.rebalance.delay.ms", "0"}};
+}
+
+class ReplicatedClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
+
+  void SetUp() override {
+    LocalClusterOptions options;
+    options.brokers = 3;
+    options.data_dir = dir_.path();
+    options.properties = fast_settings();
+    auto cluster = LocalCluster::start(options);
+    ASSERT_TRUE(cluster) << cluster.error().message();
+    cluster_ = std::move(*cluster);
+  }
+  void TearDown() override {
+    if (cluster_) {
+      EXPECT_TRUE(cluster_->stop());
+    }
+  }
+
+  // A client of some running broker.
+  std::unique_ptr<TestClient> client(int32_t avoid = -1) {
+    for (int32_t id : cluster_->broker_ids()) {
+      if (id == avoid) continue;
+      if (auto* b = cluster_->broker(id)) return std::make_unique<TestClient>(b->port());
+    }
+    throw ClientError("no broker is running");
+  }
+  std::unique_ptr<TestClient> client_of(int32_t id) {
+    return std::make_unique<TestClient>(cluster_->broker(id)->port());
+  }
+
+  void create_topic(const std::string& name, int partitions, int rf,
+                    std::map<std::string, std::string> configs = {}) {
+    CreateTopicsRequest req;
+    auto& t = req.topics.emplace_back();
+    t.name = name;
+    t.num_partitions = partitions;
+    t.replication_factor = static_cast<int16_t>(rf);
+    for (const auto& [k, v] : configs) {
+      auto& c = t.configs.emplace_back();
+      c.name = k;
+      c.value = v;
+    }
+    auto resp = client()->call(req, 7);
+    ASSERT_EQ(resp.topics.size(), 1u);
+    ASSERT_EQ(resp.topics[0].error_code, 0) << resp.topics[0].error_message.value_or("");
+    EXPECT_EQ(resp.topics[0].replication_factor, rf);
+  }
+
+  MetadataResponse::MetadataResponsePartition partition_state(const std::string& topic, int32_t p,
+                                                              int32_t avoid = -1) {
+    auto resp = client(avoid)->call(metadata_request({topic}, false), 12);
+    if (resp.topics.size() != 1 || resp.topics[0].partitions.size() <= static_cast<size_t>(p)) {
+      throw ClientError("no metadata for " + topic);
+    }
+    return resp.topics[0].partitions[p];
+  }
+
+  // Waits until `pred(partition state)` holds (as seen by a broker other than `avoid`).
+  template <typename Pred>
+  MetadataResponse::MetadataResponsePartition wait_for(const std::string& topic, int32_t p, Pred pred,
+                                                       int32_t avoid = -1,
+                                                       std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto state = partition_state(topic, p, avoid);
+      if (pred(state)) return state;
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw ClientError("timed out waiting for a partition state of " + topic);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  // Produce acks=all to the current leader; the partition answer.
+  ProduceResponse::PartitionProduceResponse produce_all(int32_t leader, const std::string& topic,
+                                                        int32_t p, ByteView batch) {
+    auto req = produce_request(topic, p, batch, -1);
+    req.timeout_ms = 5000;
+    auto resp = client_of(leader)->call(req, 9);
+    return resp.responses.at(0).partition_responses.at(0);
+  }
+
+  // Every record value of partition `p` read from `leader` below its high watermark.
+  std::vector<std::string> read_all(int32_t leader, const std::string& topic, int32_t p) {
+    std::vector<std::string> values;
+    auto c = client_of(leader);
+    int64_t offset = 0;
+    for (;;) {
+      auto resp = c->call(fetch_request(topic, p, offset), 12);
+      const auto& data = resp.responses.at(0).partitions.at(0);
+      if (data.error_code != 0) throw ClientError("fetch error " + std::to_string(data.error_code));
+      Bytes bytes(data.records.bytes.begin(), data.records.bytes.end());
+      if (bytes.empty()) break;
+      record::BatchIterator it(bytes);
+      for (;;) {
+        auto b = it.next();
+        if (!b || !*b) break;
+        auto decoded = record::decode_batch(**b);
+        if (!decoded) throw ClientError("undecodable batch");
+        for (const auto& r : decoded->records) values.push_back(str(*r.value));
+        offset = (**b).last_offset().value() + 1;
+      }
+      if (offset >= data.high_watermark) break;
+    }
+    return values;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(ReplicatedClusterTest, EveryBrokerIsListedAndReplicasAreSpread) {
+  create_topic("spread", 6, 3);
+  auto resp = client()->call(metadata_request({"spread"}, false), 12);
+  EXPECT_EQ(resp.brokers.size(), 3u);
+  EXPECT_GE(resp.controller_id, 1);
+  std::map<int32_t, int> leaders;
+  for (const auto& p : resp.topics.at(0).partitions) {
+    EXPECT_EQ(p.replica_nodes.size(), 3u);
+    EXPECT_EQ(std::set<int32_t>(p.replica_nodes.begin(), p.replica_nodes.end()).size(), 3u);
+    ++leaders[p.leader_id];
+  }
+  // Six partitions over three brokers: two leaderships each.
+  EXPECT_EQ(leaders.size(), 3u);
+  for (const auto& [id, n] : leaders) EXPECT_EQ(n, 2) << "broker " << id;
+}
+
+TEST_F(ReplicatedClusterTest, AcksAllWaitsForTheIsrAndSurvivesLeaderLoss) {
+  create_topic("orders", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("orders", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t first_leader = state.leader_id;
+  std::vector<std::string> acked;
+  for (int i = 0; i < 20; ++i) {
+    auto out = produce_all(first_leader, "orders", 0, make_batch("a" + std::to_string(i), 5));
+    ASSERT_EQ(out.error_code, 0);
+    for (int r = 0; r < 5; ++r) acked.push_back("value-a" + std::to_string(i) + "-" + std::to_string(r));
+  }
+  // A follower is not the leader: clients are told so.
+  const int32_t follower = state.replica_nodes[0] == first_leader ? state.replica_nodes[1] : state.replica_nodes[0];
+  EXPECT_EQ(produce_all(follower, "orders", 0, make_batch("x", 1)).error_code,
+            static_cast<int16_t>(Errc::not_leader_or_follower));
+
+  const auto stopped_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(cluster_->stop_broker(first_leader));
+  auto moved = wait_for("orders", 0, [&](const auto& s) {
+    return s.leader_id >= 0 && s.leader_id != first_leader;
+  }, first_leader);
+  const auto failover = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_GT(moved.leader_epoch, state.leader_epoch);
+  // Two of three remain in sync: acks=all still succeeds with min.insync.replicas=2.
+  for (int i = 0; i < 10; ++i) {
+    auto out = produce_all(moved.leader_id, "orders", 0, make_batch("b" + std::to_string(i), 5));
+    ASSERT_EQ(out.error_code, 0) << "after failover, attempt " << i;
+    for (int r = 0; r < 5; ++r) acked.push_back("value-b" + std::to_string(i) + "-" + std::to_string(r));
+  }
+  auto values = read_all(moved.leader_id, "orders", 0);
+  EXPECT_EQ(values, acked);  // every acknowledged record, once, in order
+  std::printf("failover (stop to new leader in metadata): %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(failover).count()));
+
+  // The old leader comes back, catches up and rejoins the ISR.
+  ASSERT_TRUE(cluster_->restart_broker(first_leader));
+  wait_for("orders", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+}
+
+TEST_F(ReplicatedClusterTest, MinInsyncRefusesWritesWhenTooFewReplicasAreLeft) {
+  create_topic("strict", 1, 3, {{"min.insync.replicas", "3"}});
+  auto state = wait_for("strict", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  ASSERT_EQ(produce_all(state.leader_id, "strict", 0, make_batch("ok", 1)).error_code, 0);
+  int32_t victim = -1;
+  for (int32_t r : state.replica_nodes) {
+    if (r != state.leader_id) victim = r;
+  }
+  ASSERT_TRUE(cluster_->stop_broker(victim));
+  // The stopped follower leaves the ISR (fenced after its session), then writes are refused.
+  auto shrunk = wait_for("strict", 0, [](const auto& s) { return s.isr_nodes.size() == 2; }, victim);
+  auto out = produce_all(shrunk.leader_id, "strict", 0, make_batch("no", 1));
+  EXPECT_EQ(out.error_code, static_cast<int16_t>(Errc::not_enough_replicas));
+}
+
+// A leader cut off from the other brokers (clients still reach it) must not acknowledge an
+// acks=all write; the majority elects a new leader, and after the partition heals the old
+// leader drops the write it could not replicate.
+TEST_F(ReplicatedClusterTest, IsolatedLeaderCannotAcknowledgeAcksAll) {
+  create_topic("iso", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("iso", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t old_leader = state.leader_id;
+  std::vector<std::string> acked;
+  ASSERT_EQ(produce_all(old_leader, "iso", 0, make_batch("before", 3)).error_code, 0);
+  for (int r = 0; r < 3; ++r) acked.push_back("value-before-" + std::to_string(r));
+
+  cluster_->isolate(old_leader);
+  const Bytes lost = make_batch("lost", 2);
+  auto req = produce_request("iso", 0, lost, -1);
+  req.timeout_ms = 3000;
+  auto answer = client_of(old_leader)->call(req, 9).responses.at(0).partition_responses.at(0);
+  // It waits for followers that never come, then times out (Kafka answers the same).
+  EXPECT_EQ(answer.error_code, static_cast<int16_t>(Errc::request_timed_out));
+
+  auto moved = wait_for("iso", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != old_leader; },
+                        old_leader);
+  ASSERT_EQ(produce_all(moved.leader_id, "iso", 0, make_batch("after", 3)).error_code, 0);
+  for (int r = 0; r < 3; ++r) acked.push_back("value-after-" + std::to_string(r));
+
+  cluster_->heal();
+  // Asked of the majority side: the old leader's own view may still be the stale one.
+  auto healed = wait_for("iso", 0, [](const auto& s) { return s.isr_nodes.size() == 3; }, old_leader);
+  EXPECT_EQ(read_all(healed.leader_id, "iso", 0), acked);
+  // The old leader's copy converged too: make it lead again and read from it.
+  ASSERT_TRUE(cluster_->stop_broker(healed.leader_id));
+  auto again = wait_for("iso", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != healed.leader_id; },
+                        healed.leader_id);
+  EXPECT_EQ(read_all(again.leader_id, "iso", 0), acked);
+}
+
+TEST_F(ReplicatedClusterTest, TopicsCreatedAnywhereAreSeenEverywhere) {
+  create_topic("everywhere", 3, 2);
+  for (int32_t id : cluster_->broker_ids()) {
+    auto resp = client_of(id)->call(metadata_request({"everywhere"}, false), 12);
+    ASSERT_EQ(resp.topics.size(), 1u);
+    EXPECT_EQ(resp.topics[0].error_code, 0) << "broker " << id;
+    EXPECT_EQ(resp.topics[0].partitions.size(), 3u);
+  }
+}
+
+}  // namespace
+}  // namespace kafkacore::broker::testing

@@ -1,0 +1,135 @@
+#pragma once
+// Real replicas for the replication suites: each a PartitionLog in its own temp directory with a
+// Partition on top. Tests move batches between them by hand, doing what the replica fetcher does.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "replication/hw_checkpoint.h"
+#include "replication/partition.h"
+#include "storage/partition_log.h"
+#include "storage/test_util.h"
+
+namespace kafkacore::replication::testing {
+
+using storage::testing::make_batch;
+using storage::testing::read_all;
+using storage::testing::TempDir;
+
+inline const Uuid kTopicId{};
+
+struct Replica {
+  int32_t id = -1;
+  std::filesystem::path data_dir;
+  storage::LogConfig config;
+  ManualClock* clock = nullptr;
+  std::vector<std::string>* warnings = nullptr;
+  std::unique_ptr<storage::PartitionLog> log;
+  std::unique_ptr<Partition> p;
+
+  std::filesystem::path log_dir() const { return data_dir / "t-0"; }
+
+  void open(bool legacy = false) {
+    storage::LogEnvironment env;
+    env.clock = clock;
+    if (warnings) env.warn = [w = warnings](const std::string& m) { w->push_back(m); };
+    auto opened = storage::PartitionLog::open(log_dir(), config, env, /*clean_shutdown=*/true);
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    log = std::move(*opened);
+    p = std::make_unique<Partition>("t", 0, kTopicId, log.get(), legacy ? -1 : id);
+    p->rebuild_producer_state();
+  }
+  // A clean restart: checkpoint the HW as the broker does, close, reopen, reload it.
+  void restart() {
+    HwCheckpoint cp(data_dir);
+    ASSERT_TRUE(cp.write({{{"t", 0}, p->high_watermark()}}));
+    p.reset();
+    ASSERT_TRUE(log->close());
+    log.reset();
+    open();
+    auto hws = cp.read();
+    ASSERT_TRUE(hws) << hws.error().to_string();
+    p->load_high_watermark(hws->at({"t", 0}));
+  }
+  Offset leo() const { return log->log_end_offset(); }
+  Offset hw() const { return p->high_watermark(); }
+
+  ProduceOutcome produce(const std::string& prefix, int count = 1) {
+    Bytes batch = make_batch(prefix, count);
+    auto r = p->append_from_producer(batch);
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r.value_or(ProduceOutcome{});
+  }
+  Bytes bytes_from(Offset from) const {
+    auto read = log->read(from, UINT64_MAX);
+    EXPECT_TRUE(read) << read.error().to_string();
+    if (!read) return {};
+    auto bytes = read->copy_bytes();
+    EXPECT_TRUE(bytes);
+    return bytes.value_or(Bytes{});
+  }
+  Bytes all_bytes() const { return bytes_from(log->log_start_offset()); }
+  std::vector<std::string> values() const {
+    std::vector<std::string> out;
+    for (const auto& r : read_all(*log)) out.push_back(r.value.value_or(""));
+    return out;
+  }
+};
+
+// One Fetch round: the follower asks from its log end; the leader records it (which may move
+// its HW), answers with everything from there and its HW; the follower appends and takes the HW.
+inline void fetch(Replica& leader, Replica& follower, int64_t now_ms) {
+  const Offset at = follower.leo();
+  leader.p->record_follower_fetch(follower.id, at, now_ms);
+  Bytes data = leader.bytes_from(at);
+  if (!data.empty()) {
+    auto r = follower.p->append_as_follower(data);
+    ASSERT_TRUE(r) << r.error().to_string();
+  }
+  follower.p->update_high_watermark_from_leader(leader.hw());
+}
+
+// The follower's truncation on a leader change, as Kafka's fetcher does it (KIP-101 with
+// KIP-279): ask the leader where our latest epoch ended; if the leader answers with that same
+// epoch, truncate to min(its end, our end of that epoch); if it answers with an older epoch we
+// may not have, truncate to our own end of the epoch it named and ask again.
+inline void truncate_like_fetcher(const Replica& leader, Replica& follower) {
+  for (int round = 0; round < 100; ++round) {
+    const int32_t ours = follower.p->latest_epoch();
+    if (ours < 0) return;
+    const EpochEndOffset answer = leader.p->end_offset_for_epoch(ours);
+    if (answer.end_offset < Offset{0}) {
+      // The leader cannot place our epoch: fall back to our high watermark, as Kafka does.
+      ASSERT_TRUE(follower.p->truncate_to(follower.hw()));
+      return;
+    }
+    const EpochEndOffset mine = follower.p->end_offset_for_epoch(answer.epoch);
+    if (mine.epoch == answer.epoch) {
+      const Offset to = std::min({answer.end_offset, mine.end_offset, follower.leo()});
+      ASSERT_TRUE(follower.p->truncate_to(to));
+      return;
+    }
+    // We never had the leader's epoch: cut back to the end of our last epoch below it, retry.
+    const Offset to = mine.end_offset < Offset{0} ? std::min(answer.end_offset, follower.leo())
+                                                  : std::min(mine.end_offset, follower.leo());
+    ASSERT_TRUE(follower.p->truncate_to(to));
+    if (mine.end_offset < Offset{0}) return;
+  }
+  FAIL() << "truncation did not converge";
+}
+
+inline ReplicaState state(std::vector<int32_t> replicas, std::vector<int32_t> isr, int32_t leader,
+                          int32_t leader_epoch, int32_t partition_epoch) {
+  ReplicaState s;
+  s.replicas = std::move(replicas);
+  s.isr = std::move(isr);
+  s.leader = leader;
+  s.leader_epoch = LeaderEpoch{leader_epoch};
+  s.partition_epoch = partition_epoch;
+  return s;
+}
+
+}  // namespace kafkacore::replication::testing
