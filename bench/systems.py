@@ -8,10 +8,8 @@
   kill_node(id), restart_node(id), quorum_leader()   for the failover scenario
   cleanup()            remove the data directory
 
-pykafkacore has no replicated cluster yet: `start_cluster("pykafkacore", 3)` raises Unavailable,
-and the scenarios that need RF=3 print n/a for it. When the replicated cluster lands, make
-`PykafkacoreCluster._node_command` start a member of it (node id, quorum voters) and drop the
-check in `PykafkacoreCluster.__init__`; nothing else in the harness changes.
+pykafkacore's N-node shape is N `kafkacore-server` processes, each a broker and a controller
+voter (combined mode, as the Kafka side runs), with Kafka's default liveness settings on both.
 """
 
 from __future__ import annotations
@@ -25,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUILD, ProcessCluster, bench_dir, free_ports, wait_for_port, wait_until_produce
+from common import (BUILD, ProcessCluster, bench_dir, free_ports, quiet_config, wait_for_port,
+                    wait_until_produce)
 from kafka_peer import COMMON_BROKER_SETTINGS, KafkaCluster
 
 SYSTEMS = ("pykafkacore", "kafka")
@@ -73,15 +72,16 @@ class PykafkacoreCluster(ProcessCluster):
     def __init__(self, nodes: int = 1, base_dir: Path | None = None,
                  settings: dict[str, str] | None = None, server: str | None = None,
                  keep: bool = False):
-        if nodes != 1:
-            raise Unavailable("no replication yet")
         self.server = server or default_server()
         self.keep = keep
         self.base = Path(tempfile.mkdtemp(prefix="pykafkacore-", dir=base_dir or bench_dir()))
         self.settings = {**COMMON_BROKER_SETTINGS, **(settings or {})}
-        ports = free_ports(nodes)
+        ports = free_ports(2 * nodes)
         self.nodes = [PykafkacoreNode(i + 1, ports[i], self.base / f"node-{i + 1}")
                       for i in range(nodes)]
+        # Every node is a controller voter (combined mode), like the Kafka side.
+        self.controller_ports = {i + 1: ports[nodes + i] for i in range(nodes)}
+        self.voters = ",".join(f"{i}@127.0.0.1:{p}" for i, p in self.controller_ports.items())
 
     @property
     def bootstrap(self) -> str:
@@ -92,6 +92,9 @@ class PykafkacoreCluster(ProcessCluster):
         is "python". The Kafka side's common settings go in as --set key=value."""
         sets = [arg for k, v in self.settings.items() for arg in ("--set", f"{k}={v}")]
         common = ["--port", str(node.port), "--data-dir", str(node.dir), "--log-level", "warn"]
+        if len(self.nodes) > 1:
+            common += ["--controller-port", str(self.controller_ports[node.node_id]),
+                       "--controller-quorum-voters", self.voters]
         if self.server == "python":
             return [sys.executable, "-m", "pykafkacore", "serve", "--host", "127.0.0.1",
                     *common, *sets]
@@ -114,7 +117,13 @@ class PykafkacoreCluster(ProcessCluster):
         return self
 
     def quorum_leader(self) -> int | None:
-        return None
+        """The active controller: brokers report it as the cluster's controller."""
+        if len(self.nodes) == 1:
+            return None
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(quiet_config({"bootstrap.servers": self.bootstrap}))
+        return admin.describe_cluster(request_timeout=10).result(10).controller.id
 
 
 def start_cluster(system: str, nodes: int, server: str | None = None,
