@@ -112,6 +112,10 @@ Result<void> Broker::start_quorum() {
   lc.request_timeout_ms = std::max<int64_t>(1000, config_.cluster.broker_session_timeout_ms / 2);
   lifecycle_ = std::make_unique<BrokerLifecycle>(*channel_, lc, [this] { return image_->offset(); });
   lifecycle_->on_running_changed = [this](bool running) { running_changed(running); };
+  // Register as soon as the reactor runs (a quorum of one has elected itself by then).
+  asio::post(io_, [this] {
+    if (!stopped_ && lifecycle_) lifecycle_->tick(liveness_clock().now_ms());
+  });
   return {};
 }
 
@@ -181,11 +185,20 @@ void Broker::set_voter_address(int32_t id, const std::string& host, uint16_t por
 }
 
 void Broker::set_link_filter(LinkFilter filter) {
-  asio::post(io_, [this, filter = std::move(filter)] {
-    if (stopped_) return;
-    quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
-    fetcher_->set_link_filter(filter);
+  // Waits until the reactor applied it, so a test's next step already sees the fault.
+  if (stopped_) return;
+  auto applied = std::make_shared<std::promise<void>>();
+  auto done = applied->get_future();
+  asio::post(io_, [this, applied, filter = std::move(filter)] {
+    if (!stopped_) {
+      quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
+      fetcher_->set_link_filter(filter);
+    }
+    applied->set_value();
   });
+  if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    KC_LOG(warn, "broker", "link filter not applied within 10 s (reactor busy or stopped)");
+  }
 }
 
 std::string Broker::bootstrap_servers() const {

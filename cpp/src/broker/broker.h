@@ -59,7 +59,7 @@ class Broker {
   void set_voter_address(int32_t id, const std::string& host, uint16_t port);
   std::string bootstrap_servers() const;
   int32_t node_id() const { return config_.node_id; }
-  // Fault injection, any thread: false for (from, to) drops broker-to-broker traffic on that
+  // Fault injection, any thread but the reactor; returns once applied. false for (from, to) drops broker-to-broker traffic on that
   // link (Raft and controller messages, follower fetches). Clients still reach this broker.
   using LinkFilter = std::function<bool(int32_t from, int32_t to)>;
   void set_link_filter(LinkFilter filter);

@@ -28,6 +28,7 @@ void BrokerLifecycle::tick(int64_t now_ms) {
                     KC_LOG(info, "broker", "registered",
                            {{"broker", std::to_string(config_.registration.broker_id)},
                             {"epoch", std::to_string(epoch_)}});
+                    tick(0);  // the first heartbeat now: start-up waits on it
                   });
     return;
   }

@@ -227,6 +227,11 @@ void ReplicaFetcherManager::fail(Follower& f, std::string why) {
   f.last_error = std::move(why);
 }
 
+bool ReplicaFetcherManager::link_open(int32_t broker_id) const {
+  return !link_filter_ ||
+         (link_filter_(local_broker_id_, broker_id) && link_filter_(broker_id, local_broker_id_));
+}
+
 void ReplicaFetcherManager::pump(int32_t broker_id) {
   if (stopped_) return;
   auto it = sources_.find(broker_id);
@@ -234,7 +239,7 @@ void ReplicaFetcherManager::pump(int32_t broker_id) {
   Source& s = *it->second;
   if (s.in_flight || s.connecting) return;
   const auto now = Clock::now();
-  if (link_filter_ && (!link_filter_(local_broker_id_, broker_id) || !link_filter_(broker_id, local_broker_id_))) {
+  if (!link_open(broker_id)) {
     if (now >= s.reconnect_at) connection_failed(s, Error(Errc::request_timed_out, "the link to the leader is cut"));
     schedule(s, s.reconnect_at);
     return;
@@ -479,6 +484,10 @@ void ReplicaFetcherManager::send_fetch(Source& s) {
         if (it == sources_.end() || it->second->incarnation != inc) return;
         Source& source = *it->second;
         source.in_flight = false;
+        if (r && !link_open(id)) {
+          // Cut while the request was out: a real partition would have lost this answer too.
+          r = std::unexpected(Error(Errc::request_timed_out, "the link to the leader is cut"));
+        }
         if (!r) {
           connection_failed(source, r.error());
           pump(id);

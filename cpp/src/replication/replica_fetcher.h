@@ -104,6 +104,7 @@ class ReplicaFetcherManager {
   struct Source;
 
   Source& source_for(int32_t broker_id);
+  bool link_open(int32_t broker_id) const;
   void remove_from_source(int32_t broker_id, const Key& key);
   // Runs the source's state machine: connect, then one request at a time (OffsetForLeaderEpoch
   // for truncating partitions first, then one Fetch for all fetching ones), or sleeps until the
