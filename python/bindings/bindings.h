@@ -20,6 +20,16 @@ void register_record(py::module_& m);
 void register_storage(py::module_& m);
 void register_broker(py::module_& m);
 void register_cluster(py::module_& m);
+void register_producer(py::module_& m);
+
+// Client errors reach Python as pykafkacore.errors.KafkaError subclasses carrying the Kafka error
+// code (see errors.py). Call with the GIL held.
+[[noreturn]] inline void throw_kafka_error(const Error& error) {
+  py::object errors = py::module_::import("pykafkacore.errors");
+  py::object exc = errors.attr("error_for")(static_cast<int>(error.code()), error.message());
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+  throw py::error_already_set();
+}
 
 // Library errors reach Python as ValueError with the library's message ("CORRUPT_MESSAGE: ...").
 [[noreturn]] inline void throw_value_error(const Error& error) {

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   kafkacore::python::register_storage(m);
   kafkacore::python::register_broker(m);
   kafkacore::python::register_cluster(m);
+  kafkacore::python::register_producer(m);
 }

@@ -134,6 +134,20 @@ void Connection::enqueue(int16_t api_key, int16_t version, Bytes frame,
   if (state_ == State::connected) start_writing();
 }
 
+void Connection::enqueue_oneway(Bytes frame, std::function<void(Result<void>)> done) {
+  if (state_ == State::closed) {
+    asio::post(io_, [alive = alive_, done = std::move(done)] {
+      if (*alive) done(std::unexpected(network_error("connection is closed")));
+    });
+    return;
+  }
+  write_queue_.push_back(std::move(frame));
+  if (state_ == State::connected) start_writing();
+  asio::post(io_, [alive = alive_, done = std::move(done)] {
+    if (*alive) done({});
+  });
+}
+
 void Connection::arm_timer(Pending& pending, std::chrono::milliseconds timeout) {
   pending.timer = std::make_shared<asio::steady_timer>(io_, timeout);
   pending.timer->async_wait([this, alive = alive_, generation = generation_,

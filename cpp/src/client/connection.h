@@ -53,6 +53,7 @@ template <typename Msg>
 struct Response {
   Msg body;
   std::shared_ptr<Bytes> frame;
+  int16_t version = 0;  // the version the request was sent (and the answer decoded) at
 
   // `records` decoded from this response, as a writable view of the owned frame (empty for
   // null or empty records). Asserts the view lies inside the frame.
@@ -89,6 +90,12 @@ class Connection {
   void send(const Req& request, int16_t version, Callback<ResponseOfT<Req>> done,
             std::optional<std::chrono::milliseconds> timeout = {});
 
+  // Sends a request the broker does not answer (Produce with acks=0). `done` is posted once the
+  // frame is queued for writing, or with NETWORK_EXCEPTION on a closed connection; a later
+  // write failure closes the connection and fails the requests behind it.
+  template <typename Req>
+  void send_oneway(const Req& request, int16_t version, std::function<void(Result<void>)> done);
+
   // Closes now and fails every pending request (synchronously, from within this call) with
   // NETWORK_EXCEPTION "connection closed". No-op when already closed.
   void close();
@@ -117,6 +124,7 @@ class Connection {
   // closes the socket. Callbacks run last; `this` may be gone after them.
   void fail_all(const Error& error, std::optional<int32_t> culprit = {},
                 std::optional<Error> culprit_error = {});
+  void enqueue_oneway(Bytes frame, std::function<void(Result<void>)> done);
   void start_writing();
   void arm_timer(Pending& pending, std::chrono::milliseconds timeout);
   asio::awaitable<void> connect_loop(std::string host, uint16_t port,
@@ -173,6 +181,7 @@ void Connection::send(const Req& request, int16_t version, Callback<ResponseOfT<
     }
     Response<Resp> response;
     response.frame = std::move(*got);
+    response.version = version;
     protocol::Reader reader(ByteView(*response.frame).subspan(body_offset));
     if (auto r = response.body.decode(reader, version); !r) {
       Error error(kNetworkError, std::string(Resp::api_name) + " v" + std::to_string(version) +
@@ -185,6 +194,18 @@ void Connection::send(const Req& request, int16_t version, Callback<ResponseOfT<
   };
   enqueue(Req::api_key, version, std::move(frame.bytes),
           timeout.value_or(options_.request_timeout), std::move(deliver));
+}
+
+template <typename Req>
+void Connection::send_oneway(const Req& request, int16_t version,
+                             std::function<void(Result<void>)> done) {
+  protocol::RequestHeader header;
+  header.api_key = Req::api_key;
+  header.api_version = version;
+  header.correlation_id = next_correlation_id_;
+  header.client_id = options_.client_id;
+  next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
+  enqueue_oneway(protocol::encode_request(header, request).bytes, std::move(done));
 }
 
 }  // namespace kafkacore::client

@@ -49,6 +49,14 @@ class BatchBuilder {
                                 std::optional<ByteView> key, std::optional<ByteView> value,
                                 std::span<const RecordHeader> headers = {});
 
+  // A producer assigns its id, epoch and sequence when the batch is first sent, not when the
+  // first record goes in.
+  void set_producer(ProducerId id, ProducerEpoch epoch, int32_t base_sequence) {
+    options_.producer_id = id;
+    options_.producer_epoch = epoch;
+    options_.base_sequence = base_sequence;
+  }
+
   int32_t record_count() const { return count_; }
   // Uncompressed size of what build() would produce; a limit check for batch.size.
   size_t estimated_size() const { return kBatchHeaderSize + records_.size(); }

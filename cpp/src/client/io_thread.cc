@@ -1,0 +1,25 @@
+#include "client/io_thread.h"
+
+#include <pthread.h>
+
+#include "common/log.h"
+
+namespace kafkacore::client {
+
+IoThread::IoThread(std::string name) : work_(boost::asio::make_work_guard(io_)) {
+  thread_ = std::thread([this, name = std::move(name)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    io_.run();
+  });
+}
+
+IoThread::~IoThread() { stop(); }
+
+void IoThread::stop() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  io_.stop();
+  thread_.join();
+}
+
+}  // namespace kafkacore::client

@@ -1,0 +1,215 @@
+"""pykafkacore.Producer: the native producer (C++ core) with a Pythonic surface."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from . import _core
+from ._config import kafka_config
+from .errors import KafkaError, KafkaTimeoutError, error_for
+from .records import RecordMetadata
+from .serde import Serializer, serializer
+
+_PENDING = object()
+
+
+class DeliveryFuture:
+    """The outcome of one ``send()``. ``result(timeout)`` waits for it (serving this producer's
+    delivery reports meanwhile) and returns a RecordMetadata or raises the KafkaError."""
+
+    __slots__ = ("_producer", "_topic", "_outcome", "_callbacks")
+
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._outcome: Any = _PENDING
+        self._callbacks: list[Callable[[DeliveryFuture], None]] | None = None
+
+    def done(self) -> bool:
+        return self._outcome is not _PENDING
+
+    def result(self, timeout: float | None = None) -> RecordMetadata:
+        if self._outcome is _PENDING:
+            self._producer._wait_for(self, timeout)
+        if isinstance(self._outcome, KafkaError):
+            raise self._outcome
+        return self._outcome
+
+    def exception(self, timeout: float | None = None) -> KafkaError | None:
+        try:
+            self.result(timeout)
+        except KafkaError as e:
+            return e
+        return None
+
+    def add_done_callback(self, fn: Callable[[DeliveryFuture], None]) -> None:
+        """``fn(future)`` runs on the thread that serves reports (poll/flush/result), or now if
+        already done."""
+        if self._outcome is not _PENDING:
+            fn(self)
+        elif self._callbacks is None:
+            self._callbacks = [fn]
+        else:
+            self._callbacks.append(fn)
+
+    def _set(self, outcome: Any) -> None:
+        self._outcome = outcome
+        if self._callbacks:
+            for fn in self._callbacks:
+                fn(self)
+            self._callbacks = None
+
+    def __repr__(self) -> str:
+        state = "pending" if self._outcome is _PENDING else repr(self._outcome)
+        return f"<DeliveryFuture {self._topic} {state}>"
+
+
+class Producer:
+    """Sends records to Kafka (pykafkacore or Apache Kafka alike).
+
+    ``Producer(bootstrap_servers, key_serializer=None, value_serializer=None, config=None,
+    **kafka_configs)``: ``bootstrap_servers`` is a string, a list or a ``Cluster``; Kafka configs
+    come as a dict or keywords with dots spelled as underscores (``linger_ms=5``,
+    ``compression_type="zstd"``, ``acks="all"``). Idempotence is on by default.
+
+    ``send()`` returns a DeliveryFuture; reports are served on the caller's thread by ``poll()``,
+    ``flush()`` or ``future.result()`` — callbacks never run on a background thread.
+    """
+
+    def __init__(self, bootstrap_servers: Any = None, *, key_serializer: str | Serializer | None = None,
+                 value_serializer: str | Serializer | None = None,
+                 config: dict[str, Any] | None = None, **kafka_configs: Any) -> None:
+        self._key_ser = serializer(key_serializer)
+        self._value_ser = serializer(value_serializer)
+        self._native = _core.Producer(kafka_config(bootstrap_servers, config, kafka_configs))
+        self._futures: dict[int, DeliveryFuture] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ---- sending
+
+    def send(self, topic: str, value: Any = None, key: Any = None,
+             headers: Iterable[tuple[str, Any]] | dict[str, Any] | None = None,
+             partition: int | None = None, timestamp: int | None = None) -> DeliveryFuture:
+        """Queues one record. Raises at once for what can be known at once (too large, buffer
+        full for max.block.ms, closed); everything else arrives through the future."""
+        if self._value_ser is not None:
+            value = self._value_ser(value)
+        if self._key_ser is not None and key is not None:
+            key = self._key_ser(key)
+        header_list = _headers(headers)
+        future = DeliveryFuture(self, topic)
+        with self._lock:
+            token = self._native.send(topic, _as_bytes(value), _as_bytes(key), header_list,
+                                      partition, timestamp)
+            self._futures[token] = future
+        return future
+
+    def send_many(self, topic: str, values: Sequence[Any], keys: Sequence[Any] | None = None,
+                  partition: int | None = None) -> list[DeliveryFuture]:
+        """Queues many records of one topic in one native call (the fast path)."""
+        if self._value_ser is not None:
+            values = [self._value_ser(v) for v in values]
+        else:
+            values = [_as_bytes(v) for v in values]
+        if keys is not None:
+            if self._key_ser is not None:
+                keys = [None if k is None else self._key_ser(k) for k in keys]
+            else:
+                keys = [_as_bytes(k) for k in keys]
+        with self._lock:
+            tokens = self._native.send_many(topic, list(values), keys, partition)
+            futures = [DeliveryFuture(self, topic) for _ in tokens]
+            self._futures.update(zip(tokens, futures))
+        return futures
+
+    # ---- reports
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serves delivery reports, waiting up to ``timeout`` seconds for the first; returns how
+        many records were reported."""
+        return self._resolve(self._native.poll(timeout))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Sends everything now and waits until every record is reported. Raises
+        KafkaTimeoutError if some are still outstanding after ``timeout`` seconds."""
+        self._resolve(self._native.flush(_seconds(timeout)))
+
+    def __len__(self) -> int:
+        """Records sent and not yet reported."""
+        return self._native.outstanding
+
+    def partitions_for(self, topic: str, timeout: float = 60.0) -> list[int]:
+        return self._native.partitions_for(topic, timeout)
+
+    @property
+    def producer_id(self) -> tuple[int, int]:
+        """(producer id, epoch) of the idempotent producer; (-1, -1) before it has one."""
+        return self._native.producer_id
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flushes (up to ``timeout`` seconds), then fails whatever is left and stops."""
+        if self._closed:
+            return
+        self._closed = True
+        self._resolve(self._native.close(_seconds(timeout)))
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self)} outstanding"
+        return f"<pykafkacore.Producer {state}>"
+
+    # ---- internals
+
+    def _resolve(self, reports: list[tuple[int, int, int, int, int, str]]) -> int:
+        if not reports:
+            return 0
+        with self._lock:
+            futures = [self._futures.pop(token, None) for token, *_ in reports]
+        for future, (_, partition, offset, timestamp, code, message) in zip(futures, reports):
+            if future is None:
+                continue
+            if code:
+                future._set(error_for(code, message))
+            else:
+                future._set(RecordMetadata(future._topic, partition, offset, timestamp))
+        return len(reports)
+
+    def _wait_for(self, future: DeliveryFuture, timeout: float | None) -> None:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not future.done():
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                raise KafkaTimeoutError("no delivery report within the timeout")
+            self.poll(left)
+
+
+def _seconds(timeout: float | None) -> float:
+    return 1e9 if timeout is None else max(0.0, timeout)
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"cannot send {type(value).__name__} as bytes; give a serializer "
+                    "(value_serializer='json', 'str', 'msgpack' or a callable)")
+
+
+def _headers(headers: Iterable[tuple[str, Any]] | dict[str, Any] | None) -> list[tuple[str, Any]]:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(k, _as_bytes(v)) for k, v in items]
