@@ -2,9 +2,11 @@
 // reports never hold Python objects on the C++ side: send() returns an integer token and poll()
 // / flush() return finished tokens as plain tuples, so nothing Python-owned is touched off the
 // GIL or on the producer's io thread. pykafkacore.Producer maps tokens to futures.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,21 @@ using std::chrono::milliseconds;
 
 // (token, partition, offset, timestamp, error code, error message)
 using Report = std::tuple<int64_t, int32_t, int64_t, int64_t, int, std::string>;
+
+// The outcome of one send_many(): per-record partition and offset, filled by delivery callbacks
+// (on the thread serving reports) without creating any Python object per record.
+struct BatchTracker {
+  explicit BatchTracker(std::string t, size_t n) : topic(std::move(t)), partitions(n, -1), offsets(n, -1), timestamps(n, -1) {}
+  std::string topic;
+  std::vector<int32_t> partitions;
+  std::vector<int64_t> offsets;
+  std::vector<int64_t> timestamps;
+  size_t queued = 0;  // records accepted by send()
+  std::atomic<size_t> reported{0};
+  std::mutex mu;
+  size_t failed = 0;
+  std::optional<Error> first_error;
+};
 
 struct ReportSink {
   std::mutex mu;
@@ -43,7 +60,7 @@ class PyProducer {
 
   // One record; returns its token (reported later by poll/flush).
   int64_t send(const std::string& topic, const py::object& value, const py::object& key,
-               const std::vector<std::pair<std::string, py::object>>& headers,
+               const std::optional<std::vector<std::pair<std::string, py::object>>>& headers,
                std::optional<int32_t> partition, std::optional<int64_t> timestamp) {
     client::ProducerRecord record;
     record.topic = topic;
@@ -51,13 +68,16 @@ class PyProducer {
     record.value = optional_bytes(value);
     record.partition = partition;
     record.timestamp = timestamp;
-    for (const auto& [k, v] : headers) record.headers.push_back({k, optional_bytes(v)});
+    if (headers) {
+      for (const auto& [k, v] : *headers) record.headers.push_back({k, optional_bytes(v)});
+    }
     return enqueue(std::move(record));
   }
 
-  // Many records of one topic: values, optional keys (same length) — the batch path.
-  std::vector<int64_t> send_many(const std::string& topic, const py::list& values,
-                                 const py::object& keys, std::optional<int32_t> partition) {
+  // Many records of one topic: values, optional keys (same length) — the batch path. One
+  // tracker reports the whole batch.
+  std::shared_ptr<BatchTracker> send_many(const std::string& topic, const py::list& values,
+                                          const py::object& keys, std::optional<int32_t> partition) {
     const size_t n = values.size();
     py::list key_list = keys.is_none() ? py::list() : py::list(keys);
     if (!keys.is_none() && key_list.size() != n) {
@@ -70,10 +90,34 @@ class PyProducer {
       if (!keys.is_none()) records[i].key = optional_bytes(key_list[i]);
       records[i].partition = partition;
     }
-    std::vector<int64_t> tokens;
-    tokens.reserve(n);
-    for (auto& r : records) tokens.push_back(enqueue(std::move(r)));
-    return tokens;
+    auto tracker = std::make_shared<BatchTracker>(topic, n);
+    Result<void> sent;
+    {
+      py::gil_scoped_release release;  // once for the whole batch
+      for (size_t i = 0; i < n; ++i) {
+        // A raw pointer and an index fit std::function's inline storage: no allocation per
+        // record. The producer's callbacks run only while this object (and the tracker, kept in
+        // trackers_) is alive.
+        BatchTracker* t = tracker.get();
+        sent = producer_->send(std::move(records[i]), [t, i](const Result<client::RecordMetadata>& r) {
+          if (r) {
+            t->partitions[i] = r->topic_partition.partition;
+            t->offsets[i] = r->offset;
+            t->timestamps[i] = r->timestamp;
+          } else {
+            std::lock_guard lock(t->mu);
+            ++t->failed;
+            if (!t->first_error) t->first_error = r.error();
+          }
+          t->reported.fetch_add(1, std::memory_order_release);
+        });
+        if (!sent) break;
+        tracker->queued = i + 1;
+      }
+    }
+    trackers_.push_back(tracker);
+    if (!sent) throw_kafka_error(sent.error());  // records before the failing one are sent
+    return tracker;
   }
 
   std::vector<Report> poll(double timeout_s) {
@@ -132,36 +176,44 @@ class PyProducer {
   std::pair<int64_t, int16_t> producer_id() const { return producer_->producer_id(); }
 
  private:
+  client::DeliveryCallback reporter(int64_t token) {
+    return [sink = sink_.get(), token](const Result<client::RecordMetadata>& r) {
+      std::lock_guard lock(sink->mu);
+      if (r) {
+        sink->reports.emplace_back(token, r->topic_partition.partition, r->offset, r->timestamp, 0,
+                                   std::string());
+      } else {
+        sink->reports.emplace_back(token, -1, -1, -1, static_cast<int>(r.error().code()),
+                                   r.error().message());
+      }
+    };
+  }
+
   int64_t enqueue(client::ProducerRecord record) {
     const int64_t token = next_token_++;
-    std::shared_ptr<ReportSink> sink = sink_;
     Result<void> sent;
     {
       // send() may block up to max.block.ms while the buffer is full.
       py::gil_scoped_release release;
-      sent = producer_->send(std::move(record), [sink, token](const Result<client::RecordMetadata>& r) {
-        std::lock_guard lock(sink->mu);
-        if (r) {
-          sink->reports.emplace_back(token, r->topic_partition.partition, r->offset, r->timestamp,
-                                     0, std::string());
-        } else {
-          sink->reports.emplace_back(token, -1, -1, -1, static_cast<int>(r.error().code()),
-                                     r.error().message());
-        }
-      });
+      sent = producer_->send(std::move(record), reporter(token));
     }
     if (!sent) throw_kafka_error(sent.error());
     return token;
   }
 
   std::vector<Report> take() {
+    std::erase_if(trackers_, [](const std::shared_ptr<BatchTracker>& t) {
+      return t->reported.load(std::memory_order_acquire) >= t->queued;
+    });
     std::lock_guard lock(sink_->mu);
     return std::exchange(sink_->reports, {});
   }
 
-  std::unique_ptr<client::Producer> producer_;
+  // Declared first so it outlives the producer whose callbacks write into it.
   std::shared_ptr<ReportSink> sink_ = std::make_shared<ReportSink>();
-  int64_t next_token_ = 1;
+  std::vector<std::shared_ptr<BatchTracker>> trackers_;  // send_many batches not yet reported
+  std::unique_ptr<client::Producer> producer_;
+  std::atomic<int64_t> next_token_{1};  // sends may run on several threads without the GIL
 };
 
 }  // namespace
@@ -171,6 +223,24 @@ void register_producer(py::module_& m) {
         py::arg("code"), "Kafka's name for an error code (e.g. 'NOT_LEADER_OR_FOLLOWER').");
   m.def("error_retriable", [](int code) { return client::retriable(static_cast<Errc>(code)); },
         py::arg("code"), "Whether the same request may succeed later.");
+
+  py::class_<BatchTracker, std::shared_ptr<BatchTracker>>(m, "BatchTracker")
+      .def_readonly("topic", &BatchTracker::topic)
+      .def_property_readonly("queued", [](const BatchTracker& t) { return t.queued; })
+      .def_property_readonly("reported", [](const BatchTracker& t) { return t.reported.load(); })
+      .def_property_readonly("failed", [](BatchTracker& t) {
+        std::lock_guard lock(t.mu);
+        return t.failed;
+      })
+      .def_property_readonly("first_error", [](BatchTracker& t) -> py::object {
+        std::lock_guard lock(t.mu);
+        if (!t.first_error) return py::none();
+        return py::make_tuple(static_cast<int>(t.first_error->code()), t.first_error->message());
+      })
+      // (partitions, offsets, timestamps) of the records, -1 where not (yet) known.
+      .def("results", [](const BatchTracker& t) {
+        return py::make_tuple(t.partitions, t.offsets, t.timestamps);
+      });
 
   py::class_<PyProducer>(m, "Producer")
       .def(py::init<client::Properties>(), py::arg("config"))

@@ -33,9 +33,12 @@ class DeliveryFuture:
     def result(self, timeout: float | None = None) -> RecordMetadata:
         if self._outcome is _PENDING:
             self._producer._wait_for(self, timeout)
-        if isinstance(self._outcome, KafkaError):
-            raise self._outcome
-        return self._outcome
+        outcome = self._outcome
+        if type(outcome) is tuple:  # (partition, offset, timestamp): built on first use
+            outcome = self._outcome = RecordMetadata(self._topic, *outcome)
+        if isinstance(outcome, KafkaError):
+            raise outcome
+        return outcome
 
     def exception(self, timeout: float | None = None) -> KafkaError | None:
         try:
@@ -66,6 +69,43 @@ class DeliveryFuture:
         return f"<DeliveryFuture {self._topic} {state}>"
 
 
+class DeliveryBatch:
+    """The outcome of one ``send_many()``: one object for the whole batch, so sending many
+    records creates no Python object per record. ``result(timeout)`` waits until every record
+    is reported and returns their RecordMetadata (built on demand), or raises the first
+    error; ``failed`` counts failures."""
+
+    __slots__ = ("_producer", "_tracker")
+
+    def __init__(self, producer: Producer, tracker: Any) -> None:
+        self._producer = producer
+        self._tracker = tracker
+
+    def __len__(self) -> int:
+        return self._tracker.queued
+
+    def done(self) -> bool:
+        return self._tracker.reported >= self._tracker.queued
+
+    @property
+    def failed(self) -> int:
+        return self._tracker.failed
+
+    def result(self, timeout: float | None = None) -> list[RecordMetadata]:
+        if not self.done():
+            self._producer._wait_until(self.done, timeout)
+        error = self._tracker.first_error
+        if error is not None:
+            raise error_for(*error)
+        topic = self._tracker.topic
+        partitions, offsets, timestamps = self._tracker.results()
+        return [RecordMetadata(topic, p, o, t) for p, o, t in zip(partitions, offsets, timestamps)]
+
+    def __repr__(self) -> str:
+        t = self._tracker
+        return f"<DeliveryBatch {t.topic} {t.reported}/{t.queued} reported, {t.failed} failed>"
+
+
 class Producer:
     """Sends records to Kafka (pykafkacore or Apache Kafka alike).
 
@@ -85,7 +125,7 @@ class Producer:
         self._value_ser = serializer(value_serializer)
         self._native = _core.Producer(kafka_config(bootstrap_servers, config, kafka_configs))
         self._futures: dict[int, DeliveryFuture] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._closed = False
 
     # ---- sending
@@ -99,17 +139,17 @@ class Producer:
             value = self._value_ser(value)
         if self._key_ser is not None and key is not None:
             key = self._key_ser(key)
-        header_list = _headers(headers)
         future = DeliveryFuture(self, topic)
         with self._lock:
-            token = self._native.send(topic, _as_bytes(value), _as_bytes(key), header_list,
-                                      partition, timestamp)
+            token = self._native.send(topic, _as_bytes(value), _as_bytes(key),
+                                      _headers(headers) if headers else None, partition, timestamp)
             self._futures[token] = future
         return future
 
     def send_many(self, topic: str, values: Sequence[Any], keys: Sequence[Any] | None = None,
-                  partition: int | None = None) -> list[DeliveryFuture]:
-        """Queues many records of one topic in one native call (the fast path)."""
+                  partition: int | None = None) -> DeliveryBatch:
+        """Queues many records of one topic in one native call (the fast path); one
+        DeliveryBatch reports them all."""
         if self._value_ser is not None:
             values = [self._value_ser(v) for v in values]
         else:
@@ -119,11 +159,7 @@ class Producer:
                 keys = [None if k is None else self._key_ser(k) for k in keys]
             else:
                 keys = [_as_bytes(k) for k in keys]
-        with self._lock:
-            tokens = self._native.send_many(topic, list(values), keys, partition)
-            futures = [DeliveryFuture(self, topic) for _ in tokens]
-            self._futures.update(zip(tokens, futures))
-        return futures
+        return DeliveryBatch(self, self._native.send_many(topic, list(values), keys, partition))
 
     # ---- reports
 
@@ -179,14 +215,17 @@ class Producer:
             if code:
                 future._set(error_for(code, message))
             else:
-                future._set(RecordMetadata(future._topic, partition, offset, timestamp))
+                future._set((partition, offset, timestamp))
         return len(reports)
 
     def _wait_for(self, future: DeliveryFuture, timeout: float | None) -> None:
+        self._wait_until(future.done, timeout)
+
+    def _wait_until(self, done: Callable[[], bool], timeout: float | None) -> None:
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not future.done():
+        while not done():
             left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
             if left <= 0:
                 raise KafkaTimeoutError("no delivery report within the timeout")

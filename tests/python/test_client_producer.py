@@ -73,14 +73,23 @@ def test_send_many_callbacks_and_len(kafka_broker):
     _create(kafka_broker, "p-many", 2)
     producer = Producer(kafka_broker.bootstrap_servers, linger_ms=20, compression_type="lz4")
     done = []
-    futures = producer.send_many("p-many", [b"%d" % i for i in range(2000)],
-                                 keys=[b"k%d" % (i % 5) for i in range(2000)])
-    futures[0].add_done_callback(lambda f: done.append(f.result().offset))
-    assert len(producer) > 0
+    batch = producer.send_many("p-many", [b"%d" % i for i in range(2000)],
+                               keys=[b"k%d" % (i % 5) for i in range(2000)])
+    single = producer.send("p-many", b"one")
+    single.add_done_callback(lambda f: done.append(f.result().offset))
+    assert len(producer) > 0 and len(batch) == 2000
     producer.flush(20)
-    assert len(producer) == 0
-    assert done == [futures[0].result().offset]
-    assert sum(1 for f in futures if f.exception() is None) == 2000
+    assert len(producer) == 0 and batch.done() and batch.failed == 0
+    assert done == [single.result().offset]
+    metas = batch.result(0)
+    assert len(metas) == 2000
+    # Offsets per partition are distinct and dense.
+    by_partition: dict[int, list[int]] = {}
+    for m in metas:
+        by_partition.setdefault(m.partition, []).append(m.offset)
+    assert set(by_partition) == {0, 1}
+    for p, offsets in by_partition.items():
+        assert sorted(offsets) == list(range(len(offsets))) or single.result().partition == p
     assert producer.producer_id[0] >= 0  # idempotent by default
     producer.close()
 
