@@ -56,6 +56,8 @@ asio::awaitable<void> Connection::connect_loop(std::string host, uint16_t port,
                                                uint64_t generation, std::shared_ptr<Socket> socket,
                                                std::function<void(Result<void>)> done,
                                                std::shared_ptr<bool> alive) {
+  // co_spawn starts this later: the connection may have been destroyed since connect().
+  if (!*alive) co_return;
   // The timer closes the socket, which aborts the resolve/connect in progress.
   auto timed_out = std::make_shared<bool>(false);
   auto finished = std::make_shared<bool>(false);  // a late timer handler must not close it
