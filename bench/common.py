@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from pykafkacore._process import free_ports  # noqa: E402,F401 - shared with Cluster(mode="process")
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 
@@ -26,20 +28,6 @@ def bench_dir() -> Path:
     path = Path(os.environ.get("KAFKACORE_BENCH_DIR") or BUILD / "bench-data")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports that were free a moment ago (bound together, so they are distinct)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def wait_for_port(port: int, deadline: float, proc: subprocess.Popen | None = None,

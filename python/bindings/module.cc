@@ -11,4 +11,6 @@ PYBIND11_MODULE(_core, m) {
   kafkacore::python::register_broker(m);
   kafkacore::python::register_cluster(m);
   kafkacore::python::register_producer(m);
+  kafkacore::python::register_admin(m);
+  kafkacore::python::register_consumer(m);
 }

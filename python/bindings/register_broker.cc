@@ -1,5 +1,6 @@
 // A broker inside the Python process: start, address, clean stop. The broker runs on its own
 // reactor thread; these calls only start and stop it, with the GIL released while they wait.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,30 @@ void register_broker(py::module_& m) {
       .def_property_readonly("bootstrap_servers",
                              [](BrokerHandle& h) { return h.get().bootstrap_servers(); })
       .def_property_readonly("running", [](BrokerHandle& h) { return static_cast<bool>(h.broker); })
+      .def(
+          "wait_ready",
+          [](BrokerHandle& h, double timeout) {
+            // In slices with the GIL released, checking for Ctrl-C between them.
+            auto& b = h.get();
+            const auto deadline =
+                std::chrono::steady_clock::now() +
+                std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+            while (true) {
+              Result<void> r;
+              {
+                py::gil_scoped_release release;
+                r = b.wait_ready(20);
+              }
+              if (r) return;
+              if (r.error().code() != Errc::request_timed_out ||
+                  std::chrono::steady_clock::now() >= deadline) {
+                throw_value_error(r.error());
+              }
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            }
+          },
+          py::arg("timeout") = 30.0,
+          "Until the broker serves in its cluster (at once for a broker alone in its quorum).")
       .def("stop", &BrokerHandle::stop,
            "Clean shutdown: closes connections, flushes and closes the logs.")
       .def("__enter__", [](std::shared_ptr<BrokerHandle> h) { return h; })

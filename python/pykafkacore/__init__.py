@@ -6,20 +6,36 @@ parts that form the public API.
 
 from __future__ import annotations
 
-from . import errors
 from ._core import build_batch, crc32c, crc32c_hardware, decode_batches
+from . import errors
+from .admin import (AdminClient, AlterConfigOp, ConfigEntry, ConfigResource, NewTopic,
+                    OffsetAndMetadata)
+from .consumer import Consumer
 from .errors import KafkaError
 from .producer import DeliveryFuture, Producer
+from .cluster import BrokerHandle, Cluster, PartitionInfo, PartitionLag, TopicInfo
 from .records import RecordMetadata, TopicPartition
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "AdminClient",
+    "AlterConfigOp",
+    "BrokerHandle",
+    "Cluster",
+    "ConfigEntry",
+    "ConfigResource",
+    "Consumer",
     "DeliveryFuture",
     "KafkaError",
+    "NewTopic",
+    "OffsetAndMetadata",
+    "PartitionInfo",
+    "PartitionLag",
     "Producer",
     "RecordMetadata",
+    "TopicInfo",
     "TopicPartition",
     "errors",
     "build_batch",

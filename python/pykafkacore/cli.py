@@ -38,8 +38,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if args.brokers == 1:
             properties.setdefault("port", str(args.port))
             properties.setdefault("log.dirs", args.data_dir)
+            if args.node_id is not None:
+                properties["node.id"] = str(args.node_id)
+            if args.controller_quorum_voters:
+                # One voter of a quorum whose other members run elsewhere (as kafkacore-server
+                # --controller-quorum-voters does).
+                properties["controller.quorum.voters"] = args.controller_quorum_voters
+            if args.controller_port is not None and "listeners" not in properties:
+                properties["listeners"] = (
+                    f"PLAINTEXT://{args.host}:{properties['port']},"
+                    f"CONTROLLER://{args.host}:{args.controller_port}")
             server = Broker(properties)
         else:
+            if args.controller_quorum_voters or args.node_id is not None:
+                print("pykafkacore serve: --node-id and --controller-quorum-voters are for one "
+                      "broker per process (--brokers 1)", file=sys.stderr)
+                return 2
             # Broker i (1..N) on --port + i - 1 and --controller-port + i - 1 (0: any free port),
             # its logs in DATA_DIR/broker-<i>.
             controller_port = args.controller_port
@@ -59,6 +73,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 1
     print(f"bootstrap.servers={server.bootstrap_servers}", flush=True)
     try:
+        # "ready" once it serves in its cluster (at once alone or for --brokers N), as
+        # kafkacore-server prints it.
+        if isinstance(server, Broker):
+            while not stop.is_set():
+                try:
+                    server.wait_ready(0.5)
+                    break
+                except ValueError as e:
+                    if "REQUEST_TIMED_OUT" not in str(e):
+                        raise
+        if not stop.is_set():
+            print("ready", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
@@ -91,6 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         "--controller-port", type=int, default=None,
         help="with --brokers > 1: first controller (Raft) port, broker i uses CONTROLLER_PORT"
         " + i - 1 (default: PORT + 100, or any free port when PORT is 0)",
+    )
+    serve.add_argument(
+        "--node-id", type=int, default=None,
+        help="with --brokers 1: this broker's id (node.id) in a cluster of processes",
+    )
+    serve.add_argument(
+        "--controller-quorum-voters", default=None, metavar="ID@HOST:PORT,...",
+        help="with --brokers 1: the controller voters of a cluster of processes, this one"
+        " included (its controller listener on --controller-port)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(

@@ -23,6 +23,10 @@ class KafkaError(Exception):
     name: str
     message: str
     retriable: bool
+    # Set by calls that act on many items (AdminClient): every failed item's own error, and
+    # what succeeded.
+    errors: dict[object, KafkaError] | None = None
+    results: object = None
     _by_code: ClassVar[dict[int, type[KafkaError]]] = {}
     default_code: ClassVar[int] = -1
 
@@ -145,6 +149,18 @@ class GroupIdNotFoundError(KafkaError):
 
 class FencedInstanceIdError(KafkaError):
     default_code = 82
+
+
+class GroupSubscribedToTopicError(KafkaError):
+    default_code = 86
+
+
+class PolicyViolationError(KafkaError):
+    default_code = 44
+
+
+class InvalidRecordError(KafkaError):
+    default_code = 87
 
 
 __all__ = [name for name in dir() if name.endswith("Error")] + ["error_for"]

@@ -15,11 +15,6 @@ offset, acknowledged order kept, offsets contiguous (no poll skip, no going back
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -33,7 +28,7 @@ confluent_kafka = pytest.importorskip("confluent_kafka")
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from pykafkacore._process import ServerProcess, find_server, free_ports  # noqa: E402
 
 # The fast failure detection the C++ cluster tests use as well.
 FAST = {
@@ -367,108 +362,6 @@ def test_in_process_cluster_survives_leader_stop(tmp_path: Path) -> None:
 # (b) three kafkacore-server processes, SIGKILL of the leader
 
 
-def server_binary() -> Path | None:
-    if env := os.environ.get("KAFKACORE_SERVER"):
-        return Path(env)
-    for tree in ("py", "dev"):
-        path = ROOT / "build" / tree / "cpp" / "tools" / "kafkacore-server"
-        if path.exists():
-            return path
-    found = shutil.which("kafkacore-server")
-    return Path(found) if found else None
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports that were free a moment ago (bound together, so they are distinct)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-class ServerProcess:
-    """One kafkacore-server; its stderr goes to `log` (appended across restarts)."""
-
-    def __init__(self, binary: Path, node_id: int, port: int, controller_port: int,
-                 voters: str, data_dir: Path, log: Path) -> None:
-        self.node_id = node_id
-        self.port = port
-        self.args = [str(binary), "--node-id", str(node_id), "--port", str(port),
-                     "--controller-port", str(controller_port),
-                     "--controller-quorum-voters", voters, "--data-dir", str(data_dir),
-                     "--log-level", "info"]
-        for key, value in FAST.items():
-            self.args += ["--set", f"{key}={value}"]
-        self.log = log
-        self.proc: subprocess.Popen[str] | None = None
-        self.listening = threading.Event()
-        self.ready = threading.Event()
-
-    def start(self) -> None:
-        self.listening = threading.Event()
-        self.ready = threading.Event()
-        with open(self.log, "a") as f:
-            f.write(f"==== start {' '.join(self.args)}\n")
-        stderr = open(self.log, "a")  # noqa: SIM115 - owned by the child from here on
-        try:
-            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=stderr,
-                                         text=True)
-        finally:
-            stderr.close()
-        proc, listening, ready = self.proc, self.listening, self.ready
-
-        def watch() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if line.startswith("bootstrap.servers="):
-                    listening.set()
-                elif line.strip() == "ready":
-                    ready.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-
-    def wait_ready(self, timeout: float) -> float:
-        start = time.monotonic()
-        while not self.ready.wait(0.05):
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"broker {self.node_id} exited with {self.proc.returncode}"
-                                     f"\n{self.tail()}")
-            if time.monotonic() - start > timeout:
-                raise AssertionError(f"broker {self.node_id} not ready after {timeout} s"
-                                     f"\n{self.tail()}")
-        return time.monotonic() - start
-
-    def kill9(self) -> None:
-        assert self.proc is not None and self.proc.poll() is None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return f"--- broker {self.node_id} stderr (last {lines} lines):\n" + "\n".join(
-            text[-lines:])
-
-
 class ProducerThread(threading.Thread):
     """Writes value_of(p, seq) to every partition p for seq = 0, 1, ... until halted, then flushes.
 
@@ -501,17 +394,15 @@ class ProducerThread(threading.Thread):
 
 
 def test_process_cluster_survives_sigkill_of_the_leader(tmp_path: Path) -> None:
-    binary = server_binary()
-    if binary is None or not binary.exists():
-        pytest.skip("kafkacore-server not built (build/py/cpp/tools/kafkacore-server; "
-                    "or set KAFKACORE_SERVER)")
+    command = find_server()  # kafkacore-server, or `python -m pykafkacore serve` if not built
     test_start = time.monotonic()
     ports = free_ports(6)
     kafka_ports, controller_ports = ports[:3], ports[3:]
     voters = ",".join(f"{i + 1}@127.0.0.1:{controller_ports[i]}" for i in range(3))
     servers = {
-        i + 1: ServerProcess(binary, i + 1, kafka_ports[i], controller_ports[i], voters,
-                             tmp_path / f"broker-{i + 1}", tmp_path / f"broker-{i + 1}.log")
+        i + 1: ServerProcess(command, i + 1, kafka_ports[i], controller_ports[i], voters,
+                             tmp_path / f"broker-{i + 1}", tmp_path / f"broker-{i + 1}.log",
+                             properties=FAST)
         for i in range(3)
     }
     bootstrap = ",".join(f"127.0.0.1:{p}" for p in kafka_ports)
@@ -542,7 +433,7 @@ def test_process_cluster_survives_sigkill_of_the_leader(tmp_path: Path) -> None:
             leader = leader_of(admin, topic, 0)
             victim = servers[leader]
             t0 = time.monotonic()
-            victim.kill9()
+            victim.kill()
             # Failover: the first acks=all delivery to partition 0 of a record produced after the
             # kill (the dead broker cannot have acknowledged it).
             first = None

@@ -88,6 +88,7 @@ Result<void> Broker::start_quorum() {
   q.election_ticks = 10;
   q.heartbeat_ticks = 1;
   q.seed = static_cast<uint64_t>(config_.node_id);
+  q.faults = &side_faults_;
   machine_.on_update = [this](const metadata::ImagePtr& image) { image_applied(image); };
   auto quorum = raft::Quorum::start(io_, std::move(q), machine_);
   if (!quorum) return std::unexpected(quorum.error());
@@ -100,8 +101,14 @@ Result<void> Broker::start_quorum() {
   cc.default_replication_factor = config_.default_replication_factor;
   controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
   channel_ = std::make_unique<ControllerChannel>(io_, *quorum_, *controller_, liveness_clock());
-  quorum_->on_leadership = [this](bool is_leader, raft::NodeId, raft::Term) {
+  quorum_->on_leadership = [this](bool is_leader, raft::NodeId leader, raft::Term term) {
+    {
+      std::lock_guard lock(published_mutex_);
+      published_leader_ = leader;
+      published_term_ = static_cast<int64_t>(term);
+    }
     controller_->leadership_changed(is_leader);
+    channel_->leader_changed();
   };
   quorum_->on_application = [this](raft::NodeId from, Bytes data) {
     channel_->on_application(from, std::move(data));
@@ -120,15 +127,17 @@ Result<void> Broker::start_quorum() {
 }
 
 Result<void> Broker::open() {
+  side_faults_.bypass_syncs = config_.bypass_fsync;
   storage::LogManagerOptions options;
   options.data_dir = config_.data_dir;
   options.defaults = config_.log_defaults;
   options.clock = config_.clock;
   options.warn = [](const std::string& message) { KC_LOG(warn, "storage", message); };
+  options.bypass_fsync = config_.bypass_fsync;
   auto logs = storage::LogManager::open(options);
   if (!logs) return std::unexpected(logs.error());
   logs_ = std::move(*logs);
-  hw_checkpoint_ = std::make_unique<replication::HwCheckpoint>(config_.data_dir);
+  hw_checkpoint_ = std::make_unique<replication::HwCheckpoint>(config_.data_dir, &side_faults_);
   if (auto hw = hw_checkpoint_->read(); hw) {
     checkpointed_hw_ = std::move(*hw);
   } else {
@@ -185,20 +194,117 @@ void Broker::set_voter_address(int32_t id, const std::string& host, uint16_t por
 }
 
 void Broker::set_link_filter(LinkFilter filter) {
-  // Waits until the reactor applied it, so a test's next step already sees the fault.
+  // Waits until the reactor applied it, so a test's next step already sees the fault (a paused
+  // reactor applies it at once, from inside the pause).
   if (stopped_) return;
-  auto applied = std::make_shared<std::promise<void>>();
-  auto done = applied->get_future();
-  asio::post(io_, [this, applied, filter = std::move(filter)] {
-    if (!stopped_) {
-      quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
-      fetcher_->set_link_filter(filter);
-    }
-    applied->set_value();
+  const bool applied = run_on_reactor([this, filter = std::move(filter)] {
+    if (stopped_) return;
+    quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
+    fetcher_->set_link_filter(filter);
   });
-  if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+  if (!applied && !stopped_) {
     KC_LOG(warn, "broker", "link filter not applied within 10 s (reactor busy or stopped)");
   }
+}
+
+bool Broker::run_on_reactor(std::function<void()> fn, int64_t timeout_ms) {
+  if (stopped_ || !reactor_.joinable()) return false;
+  auto ran = std::make_shared<std::promise<void>>();
+  auto done = ran->get_future();
+  auto task = [ran, fn = std::move(fn)] {
+    fn();
+    ran->set_value();
+  };
+  {
+    std::lock_guard lock(gate_.mutex);
+    if (gate_.requested || gate_.holding) {
+      gate_.tasks.push_back(std::move(task));
+      gate_.changed.notify_all();
+    } else {
+      asio::post(io_, std::move(task));
+    }
+  }
+  if (done.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) return false;
+  try {
+    done.get();  // broken_promise: the reactor stopped and dropped the task unrun
+    return true;
+  } catch (const std::future_error&) {
+    return false;
+  }
+}
+
+void Broker::campaign_now() {
+  asio::post(io_, [this] {
+    if (quorum_ && !stopped_) quorum_->campaign_now();
+  });
+}
+
+// ---------------------------------------------------------------- pause / resume
+
+Result<void> Broker::pause() {
+  std::unique_lock lock(gate_.mutex);
+  if (stopped_) return make_error(Errc::broker_not_available, "the broker is stopped");
+  if (gate_.requested) return {};
+  // A previous pause may still be leaving the reactor.
+  gate_.changed.wait(lock, [this] { return !gate_.holding; });
+  gate_.requested = true;
+  asio::post(io_, [this] { hold_while_paused(); });
+  // Until the reactor is held: whatever it was doing (a handler, an fsync callback) finishes.
+  const bool held = gate_.changed.wait_for(lock, std::chrono::seconds(10), [this] {
+    return gate_.holding || !gate_.requested || stopped_;
+  });
+  if (!held) {
+    return make_error(Errc::request_timed_out, "broker " + std::to_string(config_.node_id) +
+                                                   " did not pause within 10 s (reactor busy)");
+  }
+  if (!gate_.holding) return make_error(Errc::broker_not_available, "the broker stopped");
+  KC_LOG(info, "broker", "paused", {{"node_id", std::to_string(config_.node_id)}});
+  return {};
+}
+
+void Broker::resume() {
+  std::unique_lock lock(gate_.mutex);
+  if (!gate_.requested) return;
+  gate_.requested = false;
+  gate_.changed.notify_all();
+  gate_.changed.wait(lock, [this] { return !gate_.holding; });
+  KC_LOG(info, "broker", "resumed", {{"node_id", std::to_string(config_.node_id)}});
+}
+
+bool Broker::paused() const {
+  std::lock_guard lock(gate_.mutex);
+  return gate_.requested;
+}
+
+void Broker::hold_while_paused() {
+  // Reactor thread: nothing else runs here until resume(), except work handed over through
+  // run_on_reactor() (fault settings, white-box reads).
+  std::unique_lock lock(gate_.mutex);
+  gate_.holding = true;
+  gate_.changed.notify_all();
+  while (true) {
+    while (!gate_.tasks.empty()) {
+      auto task = std::move(gate_.tasks.front());
+      gate_.tasks.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+    if (!gate_.requested) break;
+    gate_.changed.wait(lock);
+  }
+  gate_.holding = false;
+  gate_.changed.notify_all();
+}
+
+metadata::ImagePtr Broker::published_image() const {
+  std::lock_guard lock(published_mutex_);
+  return published_image_;
+}
+
+std::pair<int32_t, int64_t> Broker::quorum_leader() const {
+  std::lock_guard lock(published_mutex_);
+  return {published_leader_, published_term_};
 }
 
 std::string Broker::bootstrap_servers() const {
@@ -228,9 +334,23 @@ std::map<std::string, std::string> Broker::topic_configs(const std::string& topi
 void Broker::image_applied(const metadata::ImagePtr& image) {
   const metadata::ImagePtr before = image_;
   image_ = image;
-  if (controller_) controller_->image_applied(image);
+  if (controller_) {
+    const bool was_active = controller_->active();
+    controller_->image_applied(image);
+    // Calls refused while it was not active yet (our own registration) go again now.
+    if (!was_active && controller_->active() && channel_) channel_->leader_changed();
+  }
   if (channel_) channel_->image_applied(image->offset());
   reconcile_partitions(before.get());
+  {
+    std::lock_guard lock(published_mutex_);
+    published_image_ = image;
+  }
+  // Fenced until our image catches up: tell the controller as soon as it has (not at the next
+  // cluster tick), so start-up does not wait for it.
+  if (lifecycle_ && !running_ && lifecycle_->epoch() >= 0 && !stopped_) {
+    lifecycle_->tick(liveness_clock().now_ms());
+  }
 }
 
 replication::Partition* Broker::ensure_partition(const metadata::TopicState& topic, int32_t index) {
@@ -335,6 +455,10 @@ void Broker::running_changed(bool running) {
          {{"node_id", std::to_string(config_.node_id)}});
   if (running) {
     reconcile_partitions(nullptr);
+    {
+      std::lock_guard lock(published_mutex_);
+      published_image_ = image_;
+    }
     server_->start_accepting();  // clients see a broker that knows the cluster
     ready_ = true;
     return;
@@ -514,7 +638,7 @@ void Broker::write_hw_checkpoint() {
   checkpointed_hw_ = std::move(hw);
 }
 
-Result<void> Broker::shutdown_on_reactor() {
+Result<void> Broker::shutdown_on_reactor(bool clean) {
   if (tick_timer_) tick_timer_->cancel();
   if (group_timer_) group_timer_->cancel();
   if (cluster_timer_) cluster_timer_->cancel();
@@ -523,27 +647,42 @@ Result<void> Broker::shutdown_on_reactor() {
   lifecycle_.reset();
   if (channel_) channel_->stop();
   if (quorum_) quorum_->stop();
-  write_hw_checkpoint();
+  if (clean) write_hw_checkpoint();
   partitions_.clear();
   // Parked JoinGroup/SyncGroup answers die here, on the reactor, with their connections.
   groups_.reset();
+  if (!clean) {
+    // Killed: the logs close without the clean-shutdown marker (the next start recovers them).
+    logs_.reset();
+    return {};
+  }
   return logs_ ? logs_->shutdown() : Result<void>{};
 }
 
-Result<void> Broker::stop() {
+Result<void> Broker::stop() { return shutdown(/*clean=*/true); }
+
+void Broker::kill() { (void)shutdown(/*clean=*/false); }
+
+Result<void> Broker::shutdown(bool clean) {
   if (stopped_.exchange(true)) return {};
+  {
+    // A paused reactor is let go first (it runs the shutdown right after).
+    std::lock_guard lock(gate_.mutex);
+    gate_.requested = false;
+    gate_.changed.notify_all();
+  }
   Result<void> outcome;
   if (reactor_.joinable()) {
     std::promise<Result<void>> done;
     auto future = done.get_future();
-    asio::post(io_, [&] { done.set_value(shutdown_on_reactor()); });
+    asio::post(io_, [&] { done.set_value(shutdown_on_reactor(clean)); });
     outcome = future.get();
     io_.stop();
     reactor_.join();
   } else {
-    outcome = shutdown_on_reactor();
+    outcome = shutdown_on_reactor(clean);
   }
-  KC_LOG(info, "broker", "stopped", {{"clean", outcome ? "true" : "false"}});
+  KC_LOG(info, "broker", clean ? "stopped" : "killed", {{"clean", outcome && clean ? "true" : "false"}});
   return outcome;
 }
 

@@ -6,9 +6,12 @@
 // listener and the reactor thread that runs them all; stops them in reverse. Everything except
 // start()/stop()/wait_ready()/port() runs on the reactor thread.
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,6 +26,7 @@
 #include "server/asio.h"
 #include "server/handler_registry.h"
 #include "server/server.h"
+#include "storage/io_faults.h"
 #include "storage/log_manager.h"
 
 #include "replication/hw_checkpoint.h"
@@ -48,8 +52,37 @@ class Broker {
   ~Broker();  // stop()s if still running
 
   // Clean shutdown: stops accepting, closes connections, flushes and closes every log, writes the
-  // clean-shutdown marker. Safe to call from any thread except the reactor; idempotent.
+  // clean-shutdown marker. Safe to call from any thread except the reactor; idempotent. Works
+  // while paused (the pause ends first).
   Result<void> stop();
+  // As close to a killed process as one process allows: listeners and connections close at once
+  // (peers see the connection drop), nothing is flushed, no high-watermark checkpoint and no
+  // clean-shutdown marker are written, so the next start recovers the logs as after a crash.
+  // Data already handed to the OS stays (as it does when a process dies). Same rules as stop().
+  void kill();
+
+  // Pause (fault injection, like SIGSTOP): the reactor stops processing entirely (no requests
+  // answered, no Raft or heartbeat messages, no timers) while every socket stays open, so peers
+  // see a hung broker rather than a dead one. Returns once the reactor is held. resume() lets it
+  // run again and returns once it does; the backlog (timers, queued requests) is then served.
+  // Any thread but the reactor; idempotent; stop()/kill() end a pause.
+  Result<void> pause();
+  void resume();
+  bool paused() const;
+
+  // Runs `fn` on the reactor thread, even while paused (it runs inside the held reactor), and
+  // waits for it. false if the broker stopped or `fn` did not run within `timeout_ms` (then it
+  // may still run later: capture by value). Any thread but the reactor.
+  bool run_on_reactor(std::function<void()> fn, int64_t timeout_ms = 10000);
+  // Asks this voter to campaign for controller leadership now rather than after an election
+  // timeout (a cluster whose voters all start together; Raft stays safe). Any thread.
+  void campaign_now();
+
+  // The metadata image this broker last applied (after its partitions took their roles), and
+  // the controller-quorum leader as it last saw it (-1: none) with that leader's term. Any
+  // thread, also while paused.
+  metadata::ImagePtr published_image() const;
+  std::pair<int32_t, int64_t> quorum_leader() const;
   // Until this broker is registered and unfenced (serving), or the timeout.
   Result<void> wait_ready(int64_t timeout_ms);
   uint16_t port() const { return port_; }
@@ -110,12 +143,17 @@ class Broker {
   void schedule_group_tick();
   void schedule_cluster_tick();
   void write_hw_checkpoint();
-  Result<void> shutdown_on_reactor();
+  Result<void> shutdown_on_reactor(bool clean);
+  Result<void> shutdown(bool clean);
+  void hold_while_paused();
 
   BrokerConfig config_;
   server::asio::io_context io_;
   metadata::MetadataMachine machine_;
   metadata::ImagePtr image_ = metadata::MetadataImage::empty();
+  // For the metadata log and the high-watermark checkpoint (kafkacore.unsafe.bypass.fsync only;
+  // injected disk faults target the partition logs' LogManager::faults()).
+  storage::IoFaults side_faults_;
   std::unique_ptr<raft::Quorum> quorum_;
   std::unique_ptr<ControllerService> controller_;
   std::unique_ptr<ControllerChannel> channel_;
@@ -140,6 +178,20 @@ class Broker {
   bool running_ = false;  // registered and unfenced: partitions take their roles
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopped_{false};
+  // pause()/resume(): the reactor waits in hold_while_paused() and runs `tasks` meanwhile.
+  struct PauseGate {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool requested = false;  // pause() asked, resume() not yet
+    bool holding = false;    // the reactor is inside hold_while_paused()
+    std::deque<std::function<void()>> tasks;
+  };
+  mutable PauseGate gate_;
+  // For other threads (published_image(), quorum_leader()).
+  mutable std::mutex published_mutex_;
+  metadata::ImagePtr published_image_ = metadata::MetadataImage::empty();
+  int32_t published_leader_ = -1;
+  int64_t published_term_ = 0;
   int64_t next_producer_id_ = 0;
   int64_t producer_id_end_ = 0;
   std::vector<std::function<void(Result<int64_t>)>> producer_id_waiters_;

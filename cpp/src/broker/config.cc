@@ -271,6 +271,10 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       auto v = as_long();
       if (!v || *v < 1) return make_error(Errc::invalid_config, "bad " + key);
       c.tick_ms = *v;
+    } else if (key == "kafkacore.unsafe.bypass.fsync") {
+      auto v = parse_bool(key, value);
+      if (!v) return std::unexpected(v.error());
+      c.bypass_fsync = *v;
     } else if (auto cluster_key = parse_cluster_key(key, value, c.cluster)) {
       if (!*cluster_key) return std::unexpected(cluster_key->error());
     } else if (auto handled = parse_group_key(key, value, c)) {

@@ -66,6 +66,7 @@ struct BrokerConfig {
   int64_t fetch_max_bytes = 57671680;              // fetch.max.bytes
   int32_t fetch_session_cache_slots = 1000;        // max.incremental.fetch.session.cache.slots
   int64_t tick_ms = 1000;                          // how often retention/flush/compaction run
+  bool bypass_fsync = false;                       // kafkacore.unsafe.bypass.fsync (test clusters)
   server::ServerLimits limits;                     // socket.request.max.bytes, connections.max.idle.ms
   storage::LogConfig log_defaults;                 // from the log.* keys
   group::GroupConfig groups;                       // group.*, offsets.* and offset.* keys

@@ -113,6 +113,13 @@ void ControllerChannel::finish(uint64_t id, Result<ControllerResponse> result) {
   done(std::move(result));
 }
 
+void ControllerChannel::leader_changed() {
+  // Posted: the quorum is in the middle of driving its Ready.
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) sweep();
+  });
+}
+
 void ControllerChannel::schedule_sweep() {
   if (!timer_) timer_ = std::make_unique<asio::steady_timer>(io_);
   timer_->expires_after(kSweepInterval);

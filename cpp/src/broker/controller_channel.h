@@ -31,6 +31,9 @@ class ControllerChannel {
   void call(metadata::ControllerRequest request, int64_t timeout_ms, Done done);
   void on_application(raft::NodeId from, Bytes data);
   void image_applied(int64_t offset);
+  // The quorum learnt of a new leader: calls waiting for one go out now rather than at the next
+  // sweep (start-up waits on registration).
+  void leader_changed();
   void stop();
 
  private:

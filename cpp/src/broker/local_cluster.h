@@ -3,7 +3,8 @@
 // voter), each with its own data directory, Kafka port and controller port. Used by
 // `pykafkacore serve --brokers N`, Python's Cluster and the tests. Ports may be 0 (any free
 // one): the voters learn each other's controller addresses once all listen. A stopped broker
-// restarts on the same ports and directory, like a restarted process.
+// restarts on the same ports and directory, like a restarted process. Not thread-safe: one
+// caller at a time (Python's Cluster serialises its calls).
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -22,7 +23,18 @@ struct LocalClusterOptions {
   std::string host = "127.0.0.1";
   std::map<std::string, std::string> properties;  // for every broker
   int64_t ready_timeout_ms = 30000;
+  // false: start() returns once every broker listens; wait_ready() waits for the cluster.
+  bool wait_ready = true;
   Clock* clock = nullptr;                 // nullptr: the system clock
+};
+
+// One partition's log as a broker holds it (LocalCluster::read_partition).
+struct PartitionRead {
+  Bytes batches;  // whole RecordBatch v2, concatenated
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  int64_t high_watermark = 0;
+  bool leader = false;
 };
 
 class LocalCluster {
@@ -34,11 +46,41 @@ class LocalCluster {
   std::vector<int32_t> broker_ids() const;
   // nullptr while stopped.
   Broker* broker(int32_t id);
+  // Until every running broker serves in the cluster, or the timeout.
+  Result<void> wait_ready(int64_t timeout_ms);
   // A clean stop (flush, close); the broker's partitions fail over once its session expires.
   Result<void> stop_broker(int32_t id);
-  // Starts a stopped broker again on its ports and directory; waits until it serves.
-  Result<void> restart_broker(int32_t id);
+  // An abrupt stop (Broker::kill): no flush, no clean-shutdown marker; restart recovers.
+  Result<void> kill_broker(int32_t id);
+  // Starts a stopped broker again on its ports and directory; with `wait`, until it serves.
+  Result<void> restart_broker(int32_t id, bool wait = true);
   Result<void> stop();
+
+  // Broker::pause()/resume(): the broker hangs with its sockets open.
+  Result<void> pause_broker(int32_t id);
+  Result<void> resume_broker(int32_t id);
+  bool paused(int32_t id) const;
+
+  // The active controller as the running brokers see it (the view with the highest term), -1
+  // while there is none (or it is a stopped broker).
+  int32_t controller_id() const;
+  // The metadata image broker `id` last applied; -1: the most recent among running brokers.
+  // nullptr if no such broker runs.
+  metadata::ImagePtr image(int32_t id = -1) const;
+
+  // Admin operations through a running, unpaused broker (forwarded to the active controller).
+  // `done` runs on that broker's reactor thread once its own image shows the change; at once
+  // (on the caller's thread) if no broker can take the request.
+  void create_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
+                    const std::map<std::string, std::string>& configs, Broker::Done done);
+  void delete_topic(const std::string& name, Broker::Done done);
+  // The brokers that do not show `name` as wanted yet: present with a leader for every
+  // partition, or gone. Counted are running, unpaused brokers the freshest image has unfenced.
+  std::vector<int32_t> topic_lagging(const std::string& name, bool present) const;
+  // Broker `id`'s copy of a partition, from `start` on (below the high watermark if
+  // `committed`), up to about `max_bytes`. Runs on that broker's reactor (also while paused).
+  Result<PartitionRead> read_partition(int32_t id, const std::string& topic, int32_t partition,
+                                       int64_t start, uint64_t max_bytes, bool committed);
 
   // Network faults between brokers (clients keep reaching every broker): no traffic between
   // the two sides; a broker cut off from everyone; every link back.
@@ -52,6 +94,8 @@ class LocalCluster {
   explicit LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {}
   Result<BrokerConfig> config_for(int32_t id) const;
   void share_addresses();
+
+  Broker* serving_broker();  // a running, unpaused broker (the controller if it is one)
 
   LocalClusterOptions options_;
   std::map<int32_t, std::unique_ptr<Broker>> brokers_;

@@ -18,7 +18,7 @@ Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig
                                                 " is not among controller.quorum.voters");
   }
   std::unique_ptr<Quorum> q(new Quorum(io, std::move(config), machine));
-  auto store = LogStore::open(q->config_.dir);
+  auto store = LogStore::open(q->config_.dir, q->config_.faults);
   if (!store) return std::unexpected(store.error());
   q->store_ = std::move(*store);
   RestoredState restored = q->store_->restore();
@@ -65,6 +65,12 @@ void Quorum::schedule_tick() {
     }
     schedule_tick();
   });
+}
+
+void Quorum::campaign_now() {
+  if (stopped_ || failed_ || node_->leader() != kNoNode || node_->role() != Role::follower) return;
+  node_->start_election();
+  drive();
 }
 
 Result<Index> Quorum::propose(Bytes data, std::function<void(Result<Index>)> done) {

@@ -31,6 +31,7 @@ struct QuorumConfig {
   int heartbeat_ticks = 1;
   Index snapshot_every = 1000;        // compact after this many applied entries
   uint64_t seed = 0;
+  storage::IoFaults* faults = nullptr;  // for the log store (must outlive the quorum)
 };
 
 class Quorum {
@@ -59,6 +60,10 @@ class Quorum {
 
   // Called after every change of leadership seen by this node (including losing it).
   std::function<void(bool is_leader, NodeId leader, Term term)> on_leadership;
+
+  // Campaigns now instead of after an election timeout, unless a leader is known (voters that
+  // start together; see Broker::campaign_now).
+  void campaign_now();
 
   void stop();
 

@@ -11,6 +11,9 @@ struct IoFaults {
   std::atomic<int> fail_next_syncs{0};       // the next N fsyncs fail with EIO
   std::atomic<int64_t> sync_delay_us{0};     // every fsync sleeps this long first
   std::atomic<int64_t> write_budget_bytes{-1};  // >= 0: writes beyond it fail with ENOSPC
+  // Not a fault but a test setting (kafkacore.unsafe.bypass.fsync): fsyncs succeed without
+  // reaching the disk. Data survives a killed process (the page cache keeps it), not a power cut.
+  std::atomic<bool> bypass_syncs{false};
 
   // Returns the errno to fail this fsync with, or 0.
   int before_sync();

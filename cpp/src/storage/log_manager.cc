@@ -20,6 +20,7 @@ std::optional<TopicPartition> parse_dir_name(const std::string& name) {
 
 LogManager::LogManager(LogManagerOptions options)
     : options_(std::move(options)), flusher_(std::make_unique<Flusher>(&faults_)) {
+  faults_.bypass_syncs = options_.bypass_fsync;
   cleaner_thread_ = std::thread([this] { cleaner_loop(); });
 }
 

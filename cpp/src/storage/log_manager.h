@@ -33,6 +33,7 @@ struct LogManagerOptions {
   LogConfig defaults;
   Clock* clock = &SystemClock::instance();
   std::function<void(const std::string&)> warn = {};
+  bool bypass_fsync = false;  // IoFaults::bypass_syncs from the start (test clusters)
 };
 
 class LogManager {

@@ -1,0 +1,872 @@
+"""``pykafkacore.Cluster``: a whole Kafka-compatible cluster for tests and notebooks.
+
+::
+
+    from pykafkacore import Cluster
+
+    with Cluster(brokers=3) as cluster:
+        cluster.create_topic("orders", partitions=3)      # RF 3, ready on every broker
+        producer = confluent_kafka.Producer({"bootstrap.servers": cluster.bootstrap_servers})
+        ...
+        cluster.kill(cluster.topics()["orders"].partitions[0].leader)
+
+Two modes behind one class:
+
+``mode="inprocess"`` (default)
+    Every broker runs inside this process on its own threads (``_core.LocalCluster``), each a
+    controller voter (KRaft combined mode), with its own data directory and ports. Starting three
+    brokers takes milliseconds. Admin calls and white-box reads go straight to the brokers; no
+    Kafka client is needed.
+
+``mode="process"``
+    One ``kafkacore-server`` process per broker (or ``python -m pykafkacore serve`` when the
+    binary is not built), so ``kill`` is a real SIGKILL and ``pause`` a real SIGSTOP. Topic
+    admin goes through confluent-kafka's AdminClient for now (see ``_ClientAdmin``); network
+    partitions and ``records()`` are in-process only.
+
+Every blocking call releases the GIL and can be interrupted with Ctrl-C. Calls on one Cluster
+are serialised by a lock, so threads may share it. No thread or process is left after
+``close()`` (or the ``with`` block).
+
+Fault injection per API (errors, latency, black holes), disk faults and ``advance_time`` are
+not here yet (issue 6); they will join ``kill``/``pause``/``partition`` below.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from .records import Record
+
+__all__ = [
+    "BrokerHandle",
+    "Cluster",
+    "PartitionInfo",
+    "PartitionLag",
+    "TopicInfo",
+    "TEST_DEFAULTS",
+    "MULTI_BROKER_DEFAULTS",
+]
+
+Mode = Literal["inprocess", "process"]
+
+# Broker settings where Kafka's defaults hurt tests (docs/testing.md says why, one by one).
+TEST_DEFAULTS: dict[str, str] = {
+    # Kafka waits 3 s for more members before a new group's first rebalance.
+    "group.initial.rebalance.delay.ms": "0",
+    # Retention, flush.ms, compaction and the high-watermark checkpoint run every 100 ms
+    # instead of every second, so a test that shortens retention sees it act quickly.
+    "kafkacore.tick.ms": "100",
+    # fsyncs succeed without waiting for the disk: a killed broker (SIGKILL, Cluster.kill) keeps
+    # everything it wrote, as the OS holds it; only a power cut would lose acknowledged data.
+    # On a busy CI disk one fsync takes tens of milliseconds and start-up makes hundreds.
+    "kafkacore.unsafe.bypass.fsync": "true",
+}
+
+# With several brokers: failures are detected in about a second instead of Kafka's 9-18 s, so
+# a killed leader's partitions fail over well under 2 s.
+MULTI_BROKER_DEFAULTS: dict[str, str] = {
+    "broker.session.timeout.ms": "1000",  # Kafka: 9000
+    "broker.heartbeat.interval.ms": "100",  # Kafka: 2000
+    "controller.quorum.election.timeout.ms": "300",  # Kafka: 1000
+    "replica.lag.time.max.ms": "2000",  # Kafka: 30000
+    "replica.fetch.backoff.ms": "50",  # Kafka: 1000
+    "replica.fetch.wait.max.ms": "100",  # Kafka: 500
+}
+
+
+def config_properties(configs: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, str]:
+    """Kafka-named broker properties from a ``configs`` dict (names as they are) and keyword
+    arguments (``num_partitions=3`` becomes ``num.partitions``); True/False become
+    ``"true"``/``"false"``."""
+
+    def text(value: Any) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    props = {str(k): text(v) for k, v in (configs or {}).items()}
+    props.update({k.replace("_", "."): text(v) for k, v in kwargs.items()})
+    return props
+
+
+# ------------------------------------------------------------------------------------------------
+# What the cluster reports
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    topic: str
+    partition: int
+    leader: int | None  # None while the partition has no leader
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader_epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    partitions: tuple[PartitionInfo, ...]
+    id: str | None = None
+    configs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def replication_factor(self) -> int:
+        return len(self.partitions[0].replicas) if self.partitions else 0
+
+    @property
+    def leaders(self) -> dict[int, int | None]:
+        return {p.partition: p.leader for p in self.partitions}
+
+    def __len__(self) -> int:
+        return len(self.partitions)
+
+    def __getitem__(self, partition: int) -> PartitionInfo:
+        return self.partitions[partition]
+
+    def _repr_html_(self) -> str:
+        return _topics_table({self.name: self})
+
+
+class PartitionLag(NamedTuple):
+    committed: int | None  # None: the group committed nothing for this partition
+    end_offset: int
+    lag: int
+
+
+class BrokerHandle:
+    """One broker of a Cluster: its id and address, whether it runs or is paused, and the
+    faults that apply to it alone. Stays valid across restarts."""
+
+    def __init__(self, cluster: Cluster, broker_id: int) -> None:
+        self._cluster = cluster
+        self.id = broker_id
+
+    @property
+    def host(self) -> str:
+        return self._cluster._host
+
+    @property
+    def port(self) -> int:
+        return self._cluster._backend_or_raise().port(self.id)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        backend = self._cluster._backend
+        return backend is not None and backend.running(self.id)
+
+    @property
+    def paused(self) -> bool:
+        backend = self._cluster._backend
+        return backend is not None and backend.paused(self.id)
+
+    @property
+    def is_controller(self) -> bool:
+        return self._cluster.controller == self.id
+
+    @property
+    def data_dir(self) -> Path:
+        return self._cluster.data_dir / f"broker-{self.id}"
+
+    @property
+    def pid(self) -> int | None:
+        """The process id in process mode (None in-process or while stopped)."""
+        backend = self._cluster._backend
+        return backend.pid(self.id) if backend is not None else None
+
+    def kill(self) -> None:
+        self._cluster.kill(self.id)
+
+    def stop(self) -> None:
+        self._cluster.stop(self.id)
+
+    def restart(self) -> None:
+        self._cluster.restart(self.id)
+
+    def pause(self) -> None:
+        self._cluster.pause(self.id)
+
+    def resume(self) -> None:
+        self._cluster.resume(self.id)
+
+    def state(self) -> str:
+        if not self.running:
+            return "stopped"
+        return "paused" if self.paused else "running"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, BrokerHandle) and other._cluster is self._cluster
+                and other.id == self.id)
+
+    def __hash__(self) -> int:
+        return hash((id(self._cluster), self.id))
+
+    def __repr__(self) -> str:
+        if self._cluster._backend is None:
+            return f"<Broker {self.id} (cluster not running)>"
+        controller = ", controller" if self.is_controller else ""
+        return f"<Broker {self.id} {self.bootstrap_servers} {self.state()}{controller}>"
+
+
+# ------------------------------------------------------------------------------------------------
+# The cluster
+
+
+class Cluster:
+    """A Kafka-compatible cluster of ``brokers`` brokers (ids 1..N), started by ``start()`` or
+    the ``with`` statement and ready when either returns; stopped by ``close()``.
+
+    ``data_dir``: where broker i keeps its logs (``data_dir/broker-<i>``); kept after close. By
+    default a temporary directory, removed on close.
+    ``mode``: ``"inprocess"`` (brokers on threads of this process) or ``"process"`` (one OS
+    process per broker).
+    ``configs`` / keyword arguments: broker settings under Kafka's names, for every broker:
+    ``Cluster(3, num_partitions=6, configs={"log.retention.ms": 1000})``. They override the
+    test-friendly defaults (``TEST_DEFAULTS``, and ``MULTI_BROKER_DEFAULTS`` with several
+    brokers; see docs/testing.md).
+    ``ready_timeout``: seconds to wait for start-up (and for a restarted broker).
+    """
+
+    def __init__(self, brokers: int = 1, data_dir: str | Path | None = None,
+                 mode: Mode = "inprocess", *, ready_timeout: float = 30.0,
+                 configs: Mapping[str, Any] | None = None, host: str = "127.0.0.1",
+                 **broker_configs: Any) -> None:
+        if brokers < 1:
+            raise ValueError("a cluster needs at least one broker")
+        if mode not in ("inprocess", "process"):
+            raise ValueError(f"mode must be 'inprocess' or 'process', not {mode!r}")
+        self._size = brokers
+        self._mode: Mode = mode
+        self._host = host
+        self._ready_timeout = ready_timeout
+        self._given_dir = Path(data_dir) if data_dir is not None else None
+        self._data_dir: Path | None = None
+        self.properties: dict[str, str] = dict(TEST_DEFAULTS)
+        if brokers > 1:
+            self.properties.update(MULTI_BROKER_DEFAULTS)
+            # Auto-created topics are replicated like create_topic's default.
+            self.properties["default.replication.factor"] = str(min(3, brokers))
+        self.properties.update(config_properties(configs, **broker_configs))
+        self.properties.setdefault("kafkacore.startup.timeout.ms", str(int(ready_timeout * 1000)))
+        self._lock = threading.RLock()
+        self._backend: _Backend | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._handles = {i: BrokerHandle(self, i) for i in range(1, brokers + 1)}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> Cluster:
+        """Starts every broker; returns once each serves in the cluster. Returns self."""
+        with self._lock:
+            if self._backend is not None:
+                raise RuntimeError("the cluster is already started")
+            if self._given_dir is not None:
+                self._given_dir.mkdir(parents=True, exist_ok=True)
+                data_dir, temporary = self._given_dir, False
+            else:
+                data_dir, temporary = Path(tempfile.mkdtemp(prefix="pykafkacore-")), True
+            backend_type = _InProcess if self._mode == "inprocess" else _Processes
+            try:
+                backend = backend_type(self._size, data_dir, self.properties, self._host,
+                                       self._ready_timeout)
+            except BaseException:
+                if temporary:
+                    shutil.rmtree(data_dir, ignore_errors=True)
+                raise
+            self._data_dir = data_dir
+            self._backend = backend
+            # Brokers (threads or processes) never outlive the Cluster object or the interpreter.
+            self._finalizer = weakref.finalize(self, _shutdown, backend,
+                                               data_dir if temporary else None)
+            return self
+
+    def close(self) -> None:
+        """Stops every broker cleanly (paused ones too) and removes a temporary data directory.
+        Idempotent."""
+        with self._lock:
+            if self._finalizer is not None:
+                self._finalizer()
+                self._finalizer = None
+            self._backend = None
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what it is ------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def started(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            if self._given_dir is not None:
+                return self._given_dir
+            raise RuntimeError("the cluster is not started (its data directory is made then)")
+        return self._data_dir
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port,...`` of every broker (stopped ones too: clients skip them)."""
+        with self._lock:
+            return self._backend_or_raise().bootstrap_servers
+
+    @property
+    def brokers(self) -> list[BrokerHandle]:
+        return list(self._handles.values())
+
+    def broker(self, broker_id: int) -> BrokerHandle:
+        try:
+            return self._handles[broker_id]
+        except KeyError:
+            raise ValueError(f"no broker {broker_id} (ids are 1..{self._size})") from None
+
+    @property
+    def controller(self) -> int | None:
+        """The id of the active controller (the controller quorum's leader), None while there
+        is none."""
+        with self._lock:
+            return self._backend_or_raise().controller()
+
+    def topics(self, *, internal: bool = False) -> dict[str, TopicInfo]:
+        """Every topic (``__consumer_offsets`` only with ``internal=True``) with its partitions'
+        leaders, replicas and ISR, as the cluster's latest metadata says."""
+        with self._lock:
+            topics = self._backend_or_raise().topics()
+        return {n: t for n, t in sorted(topics.items()) if internal or not n.startswith("__")}
+
+    def topic(self, name: str) -> TopicInfo:
+        topics = self.topics(internal=True)
+        if name not in topics:
+            raise KeyError(f"no topic {name!r}")
+        return topics[name]
+
+    # -- admin -----------------------------------------------------------------------------------
+
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
+                     configs: Mapping[str, Any] | None = None, *, timeout: float = 30.0
+                     ) -> TopicInfo:
+        """Creates a topic (``replication_factor`` defaults to min(3, brokers)) and returns
+        once every live broker's metadata shows it with a leader for each partition, so any
+        client sees it at once. Raises ValueError (``TOPIC_ALREADY_EXISTS: ...``, ...)."""
+        if replication_factor is None:
+            replication_factor = min(3, self._size)
+        with self._lock:
+            backend = self._backend_or_raise()
+            backend.create_topic(name, partitions, replication_factor,
+                                 config_properties(configs), timeout)
+            return backend.topics()[name]
+
+    def delete_topic(self, name: str, *, timeout: float = 30.0) -> None:
+        """Deletes a topic; returns once no live broker's metadata shows it."""
+        with self._lock:
+            self._backend_or_raise().delete_topic(name, timeout)
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def kill(self, broker_id: int) -> None:
+        """Abrupt stop. Process mode: SIGKILL. In-process: connections drop at once and the
+        broker stops without flushing, without its high-watermark checkpoint and without the
+        clean-shutdown marker, so ``restart`` recovers its logs as after a crash (what the OS
+        already had stays, as with a killed process)."""
+        with self._lock:
+            self._backend_or_raise(broker_id).kill(broker_id)
+
+    def stop(self, broker_id: int) -> None:
+        """Clean stop of one broker (flushed, closed; SIGTERM in process mode). Its partitions
+        fail over once its session expires (``broker.session.timeout.ms``)."""
+        with self._lock:
+            self._backend_or_raise(broker_id).stop(broker_id)
+
+    def restart(self, broker_id: int) -> None:
+        """Starts a stopped or killed broker again on its ports and data directory; returns once
+        it serves in the cluster."""
+        with self._lock:
+            self._backend_or_raise(broker_id).restart(broker_id)
+
+    def pause(self, broker_id: int) -> None:
+        """The broker stops processing entirely, sockets open (SIGSTOP in process mode): clients
+        and peers see a hung broker, not a dead one. Its heartbeats stop, so after
+        ``broker.session.timeout.ms`` the controller fences it and its partitions fail over."""
+        with self._lock:
+            self._backend_or_raise(broker_id).pause(broker_id)
+
+    def resume(self, broker_id: int) -> None:
+        with self._lock:
+            self._backend_or_raise(broker_id).resume(broker_id)
+
+    def partition(self, side_a: Iterable[int], side_b: Iterable[int]) -> None:
+        """Cuts every broker-to-broker link between the two sides (Raft, controller and
+        replication traffic); clients still reach every broker. In-process only."""
+        with self._lock:
+            self._backend_or_raise().partition(list(side_a), list(side_b))
+
+    def isolate(self, broker_id: int) -> None:
+        """Cuts one broker off from every other broker (clients still reach it)."""
+        with self._lock:
+            self._backend_or_raise(broker_id).isolate(broker_id)
+
+    def heal(self) -> None:
+        """Restores every broker-to-broker link."""
+        with self._lock:
+            self._backend_or_raise().heal()
+
+    # Still to come here (issue 6): error injection per API key / topic / client id with
+    # triggers, added latency and black-holed connections, a full disk or a slow fsync (the C++
+    # side has storage::IoFaults per broker: LogManager::faults()), and advance_time (the
+    # brokers' Clock is injectable: LocalClusterOptions::clock).
+
+    # -- white box -------------------------------------------------------------------------------
+
+    def records(self, topic: str, partition: int = 0, *, broker: int | None = None,
+                start: int = 0, committed: bool = True) -> list[Record]:
+        """The records of one partition read straight from a broker's log (the leader's unless
+        ``broker`` is given), from ``start`` up to the high watermark (the log end with
+        ``committed=False``); control records are left out. In-process only; works while the
+        broker is paused."""
+        with self._lock:
+            backend = self._backend_or_raise()
+            if broker is None:
+                info = backend.topics().get(topic)
+                if info is None or partition >= len(info.partitions):
+                    raise KeyError(f"no partition {topic}-{partition}")
+                p = info.partitions[partition]
+                live = [r for r in p.replicas if backend.running(r)]
+                if p.leader is not None and backend.running(p.leader):
+                    broker = p.leader
+                elif live:
+                    broker = live[0]
+                else:
+                    raise ValueError(f"no running broker holds {topic}-{partition}")
+            return backend.records(broker, topic, partition, start, committed)
+
+    def describe_groups(self, *groups: str) -> dict[str, Any]:
+        """Consumer groups (all of them without arguments) as confluent-kafka's
+        ConsumerGroupDescription objects (state, members with assignments, coordinator)."""
+        with self._lock:
+            bootstrap = self._backend_or_raise().bootstrap_servers
+        return _ClientAdmin(bootstrap).describe_groups(list(groups))
+
+    def lag(self, group: str) -> dict[tuple[str, int], PartitionLag]:
+        """Per partition the group committed to: committed offset, end offset (high
+        watermark) and lag."""
+        with self._lock:
+            bootstrap = self._backend_or_raise().bootstrap_servers
+        return _ClientAdmin(bootstrap).lag(group)
+
+    # -- display ---------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        if self._backend is None:
+            return f"<Cluster {self._mode}, {self._size} broker(s), not running>"
+        states = ", ".join(f"{b.id}:{b.state()}" for b in self._handles.values())
+        return (f"<Cluster {self._mode}, {self._size} broker(s) [{states}], controller "
+                f"{self.controller}, bootstrap_servers={self.bootstrap_servers!r}>")
+
+    def _repr_html_(self) -> str:
+        if self._backend is None:
+            return f"<p>{html.escape(repr(self))}</p>"
+        controller = self.controller
+        rows = "".join(
+            f"<tr><td>{b.id}</td><td>{html.escape(b.bootstrap_servers)}</td>"
+            f"<td>{b.state()}</td><td>{'yes' if b.id == controller else ''}</td></tr>"
+            for b in self._handles.values())
+        brokers = ("<table><thead><tr><th>broker</th><th>address</th><th>state</th>"
+                   f"<th>controller</th></tr></thead><tbody>{rows}</tbody></table>")
+        topics = self.topics()
+        title = (f"<p><b>pykafkacore cluster</b> ({self._mode}, {self._size} broker(s)) "
+                 f"<code>{html.escape(self.bootstrap_servers)}</code></p>")
+        return title + brokers + (_topics_table(topics) if topics else "<p>no topics</p>")
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _backend_or_raise(self, broker_id: int | None = None) -> _Backend:
+        if self._backend is None:
+            raise RuntimeError("the cluster is not running (use `with Cluster() as c:` or "
+                               "c = Cluster().start())")
+        if broker_id is not None and broker_id not in self._handles:
+            raise ValueError(f"no broker {broker_id} (ids are 1..{self._size})")
+        return self._backend
+
+
+def _topics_table(topics: Mapping[str, TopicInfo]) -> str:
+    def ids(values: Sequence[int]) -> str:
+        return ", ".join(str(v) for v in values)
+
+    rows = []
+    for name, t in topics.items():
+        for p in t.partitions:
+            rows.append(
+                f"<tr><td>{html.escape(name)}</td><td>{p.partition}</td>"
+                f"<td>{'' if p.leader is None else p.leader}</td><td>{ids(p.replicas)}</td>"
+                f"<td>{ids(p.isr)}</td></tr>")
+    return ("<table><thead><tr><th>topic</th><th>partition</th><th>leader</th><th>replicas</th>"
+            f"<th>ISR</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _shutdown(backend: _Backend, temporary_dir: Path | None) -> None:
+    try:
+        backend.close()
+    finally:
+        if temporary_dir is not None:
+            shutil.rmtree(temporary_dir, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Backends: what differs between brokers on threads and brokers in processes
+
+
+class _Backend:
+    bootstrap_servers: str
+
+    def close(self) -> None: ...
+    def port(self, broker_id: int) -> int: ...
+    def running(self, broker_id: int) -> bool: ...
+    def paused(self, broker_id: int) -> bool: ...
+    def pid(self, broker_id: int) -> int | None: ...
+    def controller(self) -> int | None: ...
+    def topics(self) -> dict[str, TopicInfo]: ...
+    def create_topic(self, name: str, partitions: int, replication_factor: int,
+                     configs: dict[str, str], timeout: float) -> None: ...
+    def delete_topic(self, name: str, timeout: float) -> None: ...
+    def kill(self, broker_id: int) -> None: ...
+    def stop(self, broker_id: int) -> None: ...
+    def restart(self, broker_id: int) -> None: ...
+    def pause(self, broker_id: int) -> None: ...
+    def resume(self, broker_id: int) -> None: ...
+    def partition(self, side_a: list[int], side_b: list[int]) -> None: ...
+    def isolate(self, broker_id: int) -> None: ...
+    def heal(self) -> None: ...
+    def records(self, broker_id: int, topic: str, partition: int, start: int,
+                committed: bool) -> list[Record]: ...
+
+
+def _topic_info(name: str, d: Mapping[str, Any]) -> TopicInfo:
+    parts = tuple(
+        PartitionInfo(name, p["partition"], p["leader"] if p["leader"] >= 0 else None,
+                      tuple(p["replicas"]), tuple(p["isr"]), p.get("leader_epoch"))
+        for p in d["partitions"])
+    return TopicInfo(name, parts, d.get("id"), dict(d.get("configs") or {}))
+
+
+class _InProcess(_Backend):
+    def __init__(self, size: int, data_dir: Path, properties: dict[str, str], host: str,
+                 ready_timeout: float) -> None:
+        from ._core import LocalCluster
+
+        props = {**properties, "host": host}
+        self._cluster = LocalCluster(size, str(data_dir), props,
+                                     ready_timeout_ms=int(ready_timeout * 1000))
+        self._ready_timeout_ms = int(ready_timeout * 1000)
+        self.bootstrap_servers = self._cluster.bootstrap_servers
+
+    def close(self) -> None:
+        self._cluster.stop()
+
+    def port(self, broker_id: int) -> int:
+        return int(self._cluster.broker_port(broker_id))
+
+    def running(self, broker_id: int) -> bool:
+        return bool(self._cluster.running(broker_id))
+
+    def paused(self, broker_id: int) -> bool:
+        return bool(self._cluster.paused(broker_id))
+
+    def pid(self, broker_id: int) -> int | None:
+        return None
+
+    def controller(self) -> int | None:
+        leader = self._cluster.controller_id
+        return None if leader < 0 else int(leader)
+
+    def topics(self) -> dict[str, TopicInfo]:
+        image = self._cluster.metadata()
+        if image is None:
+            return {}
+        return {name: _topic_info(name, t) for name, t in image["topics"].items()}
+
+    def create_topic(self, name: str, partitions: int, replication_factor: int,
+                     configs: dict[str, str], timeout: float) -> None:
+        self._cluster.create_topic(name, partitions, replication_factor, configs,
+                                   timeout_ms=int(timeout * 1000))
+
+    def delete_topic(self, name: str, timeout: float) -> None:
+        self._cluster.delete_topic(name, timeout_ms=int(timeout * 1000))
+
+    def kill(self, broker_id: int) -> None:
+        self._cluster.kill_broker(broker_id)
+
+    def stop(self, broker_id: int) -> None:
+        self._cluster.stop_broker(broker_id)
+
+    def restart(self, broker_id: int) -> None:
+        self._cluster.restart_broker(broker_id, timeout_ms=self._ready_timeout_ms)
+
+    def pause(self, broker_id: int) -> None:
+        self._cluster.pause_broker(broker_id)
+
+    def resume(self, broker_id: int) -> None:
+        self._cluster.resume_broker(broker_id)
+
+    def partition(self, side_a: list[int], side_b: list[int]) -> None:
+        self._cluster.partition(side_a, side_b)
+
+    def isolate(self, broker_id: int) -> None:
+        self._cluster.isolate(broker_id)
+
+    def heal(self) -> None:
+        self._cluster.heal()
+
+    def records(self, broker_id: int, topic: str, partition: int, start: int,
+                committed: bool) -> list[Record]:
+        from ._core import decode_batches
+
+        out: list[Record] = []
+        offset = start
+        while True:
+            read = self._cluster.read_partition(broker_id, topic, partition, offset,
+                                                committed=committed)
+            end = read["high_watermark"] if committed else read["log_end_offset"]
+            batches = decode_batches(read["batches"]) if read["batches"] else []
+            for batch in batches:
+                if batch["is_control"]:
+                    continue
+                log_append = 1 if batch["timestamp_type"] == "log_append_time" else 0
+                for r in batch["records"]:
+                    if offset <= r["offset"] < end:
+                        out.append(Record(topic, partition, r["offset"], r["timestamp"],
+                                          r["key"], r["value"], r["headers"], log_append,
+                                          batch["partition_leader_epoch"]))
+            if not batches:
+                return out
+            last = batches[-1]
+            offset = max(offset, last["base_offset"] + last["last_offset_delta"] + 1)
+            if offset >= end:
+                return out
+
+
+class _ClientAdmin:
+    """Topic and group admin over the Kafka protocol, with confluent-kafka's AdminClient until
+    pykafkacore's own AdminClient lands (issue: native clients); then only this class changes."""
+
+    def __init__(self, bootstrap: str) -> None:
+        try:
+            from confluent_kafka.admin import AdminClient
+        except ImportError as e:  # pragma: no cover - confluent-kafka is a test dependency
+            raise RuntimeError("this needs confluent-kafka for now (pip install confluent-kafka)"
+                               ) from e
+        self._admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 2,
+                                   "reconnect.backoff.max.ms": 200,
+                                   "socket.connection.setup.timeout.ms": 2000})
+
+    def metadata(self, topic: str | None = None, timeout: float = 5.0) -> Any:
+        return self._admin.list_topics(topic, timeout=timeout)
+
+    def topics(self, timeout: float = 5.0) -> dict[str, TopicInfo]:
+        md = self.metadata(timeout=timeout)
+        out = {}
+        for name, t in md.topics.items():
+            if t.error is not None:
+                continue
+            parts = tuple(
+                PartitionInfo(name, p.id, p.leader if p.leader >= 0 else None,
+                              tuple(p.replicas), tuple(p.isrs))
+                for p in sorted(t.partitions.values(), key=lambda p: p.id))
+            out[name] = TopicInfo(name, parts)
+        return out
+
+    def controller(self) -> int | None:
+        controller = self.metadata().controller_id
+        return None if controller < 0 else int(controller)
+
+    def create_topic(self, name: str, partitions: int, replication_factor: int,
+                     configs: dict[str, str], timeout: float) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        futures = self._admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
+                      config=configs)], operation_timeout=timeout, request_timeout=timeout)
+        try:
+            futures[name].result(timeout=timeout)
+        except KafkaException as e:
+            raise ValueError(f"{e.args[0].name()}: {e.args[0].str()}") from None
+
+    def delete_topic(self, name: str, timeout: float) -> None:
+        from confluent_kafka import KafkaException
+
+        futures = self._admin.delete_topics([name], operation_timeout=timeout,
+                                            request_timeout=timeout)
+        try:
+            futures[name].result(timeout=timeout)
+        except KafkaException as e:
+            raise ValueError(f"{e.args[0].name()}: {e.args[0].str()}") from None
+
+    def describe_groups(self, groups: list[str], timeout: float = 10.0) -> dict[str, Any]:
+        if not groups:
+            listed = self._admin.list_consumer_groups(request_timeout=timeout).result(timeout)
+            groups = [g.group_id for g in listed.valid]
+        if not groups:
+            return {}
+        futures = self._admin.describe_consumer_groups(groups, request_timeout=timeout)
+        return {g: f.result(timeout) for g, f in futures.items()}
+
+    def lag(self, group: str, timeout: float = 10.0) -> dict[tuple[str, int], PartitionLag]:
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        futures = self._admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group)], request_timeout=timeout)
+        committed = futures[group].result(timeout).topic_partitions or []
+        if not committed:
+            return {}
+        futures_by_tp = self._admin.list_offsets(
+            {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in committed},
+            request_timeout=timeout)
+        ends = {(tp.topic, tp.partition): f.result(timeout).offset
+                for tp, f in futures_by_tp.items()}
+        out = {}
+        for tp in sorted(committed, key=lambda tp: (tp.topic, tp.partition)):
+            end = ends[(tp.topic, tp.partition)]
+            done = tp.offset if tp.offset >= 0 else None
+            out[(tp.topic, tp.partition)] = PartitionLag(done, end, end - (done or 0))
+        return out
+
+
+class _Processes(_Backend):
+    def __init__(self, size: int, data_dir: Path, properties: dict[str, str], host: str,
+                 ready_timeout: float) -> None:
+        from ._process import start_servers
+
+        self._ready_timeout = ready_timeout
+        self._servers = start_servers(size, data_dir, properties=properties, host=host,
+                                      ready_timeout=ready_timeout)
+        self.bootstrap_servers = ",".join(f"{host}:{s.port}" for s in self._servers.values())
+        self._admin: _ClientAdmin | None = None
+
+    def admin(self) -> _ClientAdmin:
+        if self._admin is None:
+            self._admin = _ClientAdmin(self.bootstrap_servers)
+        return self._admin
+
+    def close(self) -> None:
+        self._admin = None  # its librdkafka threads end with it
+        for s in self._servers.values():  # SIGTERM to all first, then wait for each
+            if s.running:
+                if s.proc is not None:
+                    s.proc.terminate()
+                s.resume()
+        for s in self._servers.values():
+            s.stop()
+
+    def port(self, broker_id: int) -> int:
+        return self._servers[broker_id].port
+
+    def running(self, broker_id: int) -> bool:
+        return self._servers[broker_id].running
+
+    def paused(self, broker_id: int) -> bool:
+        return self._servers[broker_id].running and self._servers[broker_id].paused
+
+    def pid(self, broker_id: int) -> int | None:
+        return self._servers[broker_id].pid
+
+    def controller(self) -> int | None:
+        return self.admin().controller()
+
+    def topics(self) -> dict[str, TopicInfo]:
+        return self.admin().topics()
+
+    def create_topic(self, name: str, partitions: int, replication_factor: int,
+                     configs: dict[str, str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self.admin().create_topic(name, partitions, replication_factor, configs, timeout)
+        # Ready: a leader for every partition and the full ISR, as the cluster's metadata says.
+        # (In-process mode checks every broker's own view; over the protocol this asks one.)
+        while True:
+            info = self.admin().topics().get(name)
+            if (info is not None and len(info.partitions) == partitions
+                    and all(p.leader is not None and len(p.isr) == len(p.replicas)
+                            for p in info.partitions)):
+                return
+            if time.monotonic() > deadline:
+                raise ValueError(f"REQUEST_TIMED_OUT: topic {name!r} created, but not ready "
+                                 f"after {timeout} s: {info}")
+            time.sleep(0.01)
+
+    def delete_topic(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self.admin().delete_topic(name, timeout)
+        while name in self.admin().topics():
+            if time.monotonic() > deadline:
+                raise ValueError(f"REQUEST_TIMED_OUT: topic {name!r} still listed {timeout} s "
+                                 f"after its deletion")
+            time.sleep(0.01)
+
+    def kill(self, broker_id: int) -> None:
+        self._check_running(broker_id)
+        self._servers[broker_id].kill()
+
+    def stop(self, broker_id: int) -> None:
+        self._check_running(broker_id)
+        self._servers[broker_id].stop()
+
+    def restart(self, broker_id: int) -> None:
+        server = self._servers[broker_id]
+        if server.running:
+            raise ValueError(f"INVALID_REQUEST: broker {broker_id} is running")
+        server.start()
+        try:
+            server.wait_ready(self._ready_timeout)
+        except BaseException:
+            server.kill()
+            raise
+
+    def pause(self, broker_id: int) -> None:
+        self._check_running(broker_id)
+        self._servers[broker_id].pause()
+
+    def resume(self, broker_id: int) -> None:
+        self._check_running(broker_id)
+        self._servers[broker_id].resume()
+
+    def partition(self, side_a: list[int], side_b: list[int]) -> None:
+        raise NotImplementedError(
+            "network partitions need the in-process cluster (mode='inprocess'): brokers in "
+            "separate processes talk over real sockets that pykafkacore does not filter yet")
+
+    def isolate(self, broker_id: int) -> None:
+        self.partition([broker_id], [])
+
+    def heal(self) -> None:
+        self.partition([], [])
+
+    def records(self, broker_id: int, topic: str, partition: int, start: int,
+                committed: bool) -> list[Record]:
+        raise NotImplementedError(
+            "records() reads a broker's log in this process: use mode='inprocess' (or a "
+            "consumer)")
+
+    def _check_running(self, broker_id: int) -> None:
+        if not self._servers[broker_id].running:
+            raise ValueError(f"INVALID_REQUEST: broker {broker_id} is not running")

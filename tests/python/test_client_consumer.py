@@ -1,0 +1,272 @@
+"""pykafkacore.Consumer against a real in-process broker, cross-checked with confluent-kafka."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pykafkacore import Consumer, Producer, TopicPartition
+from pykafkacore.records import Record
+
+confluent_kafka = pytest.importorskip("confluent_kafka")
+
+FAST_GROUP = {"heartbeat_interval_ms": 200, "session_timeout_ms": 6000}
+# Lookups (position, offsets, metadata) queue behind a long-polling Fetch on the same connection
+# (as in Kafka), so an idle consumer's fetch.max.wait.ms (500) adds to each; keep it short here.
+FAST_FETCH = {"fetch_max_wait_ms": 50}
+
+
+def _create(broker, topic: str, partitions: int) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(10)
+
+
+def _poll_until(consumer: Consumer, count: int, deadline_s: float = 10.0) -> list[Record]:
+    out: list[Record] = []
+    deadline = time.monotonic() + deadline_s
+    while len(out) < count and time.monotonic() < deadline:
+        out.extend(consumer.poll(0.2))
+    return out
+
+
+def test_assign_seek_poll_records_from_both_producers(kafka_broker):
+    _create(kafka_broker, "c-basic", 1)
+    with Producer(kafka_broker) as ours:
+        for i in range(5):
+            ours.send("c-basic", f"v{i}".encode(), key=f"k{i}".encode(), partition=0,
+                      headers=[("h", b"x"), ("n", None)])
+        ours.flush(10)
+    theirs = confluent_kafka.Producer({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    for i in range(5, 10):
+        theirs.produce("c-basic", value=f"v{i}".encode(), key=None, partition=0,
+                       headers=[("h", b"y")])
+    assert theirs.flush(10) == 0
+
+    tp = TopicPartition("c-basic", 0)
+    with Consumer(bootstrap_servers=kafka_broker, auto_offset_reset="earliest",
+                  **FAST_FETCH) as consumer:
+        consumer.assign([tp])
+        assert consumer.assignment() == {tp}
+        records = _poll_until(consumer, 10)
+        assert [r.offset for r in records] == list(range(10))
+        assert records[0].value == b"v0" and records[0].key == b"k0"
+        assert records[0].headers == [("h", b"x"), ("n", None)]
+        assert records[7].key is None and records[7].headers == [("h", b"y")]
+        assert records[0].timestamp > 0 and records[0].timestamp_type == 0
+        assert records[0].topic_partition == tp
+        assert consumer.position(tp) == 10
+        assert consumer.end_offsets([tp]) == {tp: 10}
+        assert consumer.beginning_offsets([tp]) == {tp: 0}
+
+        consumer.seek(tp, 6)
+        assert consumer.position(tp) == 6
+        assert [r.offset for r in _poll_until(consumer, 4)] == [6, 7, 8, 9]
+        consumer.seek_to_beginning()
+        assert consumer.position(tp) == 0
+        consumer.seek_to_end(tp)
+        assert consumer.position(tp) == 10
+
+        # max_records hands out the rest on the next poll, positions stay honest
+        consumer.seek(tp, 0)
+        first = []
+        deadline = time.monotonic() + 10
+        while not first and time.monotonic() < deadline:
+            first = consumer.poll(0.2, max_records=3)
+        assert [r.offset for r in first] == [0, 1, 2]
+        assert consumer.position(tp) == 3
+        assert consumer.poll(0, max_records=2)[0].offset == 3
+
+        ts = records[4].timestamp
+        found = consumer.offsets_for_times({tp: ts, ("c-basic", 0): ts})
+        assert found[tp] is not None and found[tp][0] <= 4
+        assert consumer.offsets_for_times({tp: ts + 10**9}) == {tp: None}
+        assert consumer.partitions_for("c-basic") == {0}
+        assert "c-basic" in consumer.topics()
+        assert "Consumer" in repr(consumer)
+    assert "closed" in repr(consumer)
+
+
+def test_deserializers_iteration_and_pause_resume(kafka_broker):
+    _create(kafka_broker, "c-serde", 2)
+    with Producer(kafka_broker, value_serializer="json", key_serializer="str") as p:
+        for i in range(20):
+            p.send("c-serde", {"n": i}, key=f"user-{i}", partition=i % 2)
+        p.send("c-serde", None, key="tomb", partition=0)
+        p.flush(10)
+    tp0, tp1 = TopicPartition("c-serde", 0), TopicPartition("c-serde", 1)
+    consumer = Consumer(bootstrap_servers=kafka_broker.bootstrap_servers,
+                        key_deserializer="str", value_deserializer="json",
+                        auto_offset_reset="earliest", consumer_timeout_ms=1000, **FAST_FETCH)
+    try:
+        consumer.assign([tp0, ("c-serde", 1)])
+        consumer.pause(tp1)
+        assert consumer.paused() == {tp1}
+        seen = []
+        for record in consumer:
+            seen.append(record)
+            if len(seen) == 11:
+                break
+        assert {r.partition for r in seen} == {0}
+        assert seen[0].key == "user-0" and seen[0].value == {"n": 0}
+        assert seen[-1].key == "tomb" and seen[-1].value is None
+        consumer.resume(tp1)
+        assert consumer.paused() == set()
+        rest = list(consumer)  # ends after consumer_timeout_ms without records
+        assert sorted(r.value["n"] for r in rest) == list(range(1, 20, 2))
+    finally:
+        consumer.close()
+
+
+def test_subscribe_commit_committed_and_resume_after_recreate(kafka_broker):
+    _create(kafka_broker, "c-commit", 2)
+    with Producer(kafka_broker) as p:
+        for partition in (0, 1):
+            p.send_many("c-commit", [b"%d" % i for i in range(10)], partition=partition).result(10)
+
+    def make(**kw):
+        return Consumer("c-commit", bootstrap_servers=kafka_broker, group_id="g-commit",
+                        auto_offset_reset="earliest", enable_auto_commit=False, **FAST_GROUP, **kw)
+
+    tps = [TopicPartition("c-commit", 0), TopicPartition("c-commit", 1)]
+    with make() as consumer:
+        assert consumer.subscription() == {"c-commit"}
+        got = _poll_until(consumer, 20)
+        assert len(got) == 20 and consumer.assignment() == set(tps)
+        assert consumer.member_id and consumer.generation >= 1 and consumer.group_id == "g-commit"
+        assert consumer.committed(tps) == {tps[0]: None, tps[1]: None}
+        by_tp = {tp: sum(1 for r in got if r.topic_partition == tp) for tp in tps}
+        # commit the first half of partition 0 synchronously, all of partition 1 asynchronously
+        consumer.commit({tps[0]: by_tp[tps[0]] // 2})
+        outcome = []
+        consumer.commit({tps[1]: by_tp[tps[1]]}, asynchronous=True,
+                        callback=lambda offsets, error: outcome.append((offsets, error)))
+        deadline = time.monotonic() + 5
+        while not outcome and time.monotonic() < deadline:
+            consumer.poll(0.05)
+        assert outcome == [({tps[1]: by_tp[tps[1]]}, None)]
+        assert consumer.committed(tps) == {tps[0]: by_tp[tps[0]] // 2, tps[1]: by_tp[tps[1]]}
+        assert consumer.committed(tps[0]) == {tps[0]: by_tp[tps[0]] // 2}
+
+    with make() as again:
+        rest = _poll_until(again, by_tp[tps[0]] - by_tp[tps[0]] // 2)
+        assert {r.partition for r in rest} == {0}
+        assert rest[0].offset == by_tp[tps[0]] // 2
+        assert again.poll(0.3) == []
+        again.commit()  # current positions
+        assert again.committed(tps) == {tps[0]: by_tp[tps[0]], tps[1]: by_tp[tps[1]]}
+
+
+def test_group_mixing_pykafkacore_and_confluent_consumers(kafka_broker):
+    topic = "c-mixed"
+    _create(kafka_broker, topic, 4)
+    ours = Consumer(topic, bootstrap_servers=kafka_broker, group_id="g-mixed",
+                    auto_offset_reset="earliest", partition_assignment_strategy="range",
+                    **FAST_GROUP)
+    theirs = confluent_kafka.Consumer({
+        "bootstrap.servers": kafka_broker.bootstrap_servers, "group.id": "g-mixed",
+        "auto.offset.reset": "earliest", "partition.assignment.strategy": "range",
+        "heartbeat.interval.ms": 200, "session.timeout.ms": 6000})
+    theirs.subscribe([topic])
+    try:
+        mine: list[Record] = []
+        other: list = []
+
+        def step() -> None:
+            mine.extend(ours.poll(0.05))
+            for m in theirs.consume(500, 0.05):
+                assert m.error() is None, m.error()
+                other.append(m)
+
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            step()
+            if len(ours.assignment()) == 2 and len(theirs.assignment()) == 2:
+                break
+        assert len(ours.assignment()) == 2 and len(theirs.assignment()) == 2
+        their_tps = {TopicPartition(t.topic, t.partition) for t in theirs.assignment()}
+        assert ours.assignment() | their_tps == {TopicPartition(topic, p) for p in range(4)}
+
+        with Producer(kafka_broker) as p:
+            p.send_many(topic, [b"%d" % i for i in range(400)], keys=[b"%d" % i for i in range(400)]
+                        ).result(10)
+        deadline = time.monotonic() + 15
+        while len(mine) + len(other) < 400 and time.monotonic() < deadline:
+            step()
+        step()
+        values = [r.value for r in mine] + [m.value() for m in other]
+        assert sorted(values) == sorted(b"%d" % i for i in range(400))  # each exactly once
+        assert mine and other
+        assert {r.topic_partition for r in mine} <= ours.assignment()
+        assert {TopicPartition(m.topic(), m.partition()) for m in other} <= their_tps
+    finally:
+        ours.close(5)
+        theirs.close()
+
+
+def test_rebalance_listener_runs_on_polling_thread(kafka_broker):
+    _create(kafka_broker, "c-listen", 3)
+    calls: list[tuple[str, list[TopicPartition], int]] = []
+    consumer = Consumer(
+        bootstrap_servers=kafka_broker, group_id="g-listen", **FAST_GROUP,
+        on_assign=lambda tps: calls.append(("assign", tps, threading.get_ident())),
+        on_revoke=lambda tps: calls.append(("revoke", tps, threading.get_ident())))
+    consumer.subscribe(["c-listen"])
+    deadline = time.monotonic() + 10
+    while not any(c[0] == "assign" for c in calls) and time.monotonic() < deadline:
+        consumer.poll(0.1)
+    assigned = [c for c in calls if c[0] == "assign"]
+    assert assigned and sorted(assigned[-1][1]) == [TopicPartition("c-listen", p) for p in range(3)]
+    consumer.close(5)
+    assert calls[-1][0] == "revoke" and len(calls[-1][1]) == 3
+    assert {c[2] for c in calls} == {threading.get_ident()}
+
+
+def test_exception_in_on_assign_leaves_poll(kafka_broker):
+    _create(kafka_broker, "c-raise", 1)
+
+    class Boom(Exception):
+        pass
+
+    def on_assign(tps):
+        raise Boom(f"assigned {tps}")
+
+    with Consumer("c-raise", bootstrap_servers=kafka_broker, group_id="g-raise",
+                  on_assign=on_assign, **FAST_GROUP) as consumer:
+        deadline = time.monotonic() + 10
+        with pytest.raises(Boom, match="c-raise"):
+            while time.monotonic() < deadline:
+                consumer.poll(0.1)
+        # the rebalance step completed: the consumer owns its partition and keeps working
+        assert consumer.assignment() == {TopicPartition("c-raise", 0)}
+        consumer.poll(0.1)
+
+
+def test_close_from_another_thread_stops_iteration(kafka_broker):
+    _create(kafka_broker, "c-close", 1)
+    consumer = Consumer(bootstrap_servers=kafka_broker)
+    consumer.assign([("c-close", 0)])
+    timer = threading.Timer(0.3, consumer.close)
+    timer.start()
+    started = time.monotonic()
+    assert list(consumer) == []
+    assert time.monotonic() - started < 5
+    timer.join()
+
+
+def test_ctrl_c_interrupts_a_long_poll(kafka_broker):
+    import _thread
+
+    _create(kafka_broker, "c-sigint", 1)
+    with Consumer(bootstrap_servers=kafka_broker) as consumer:
+        consumer.assign([("c-sigint", 0)])
+        timer = threading.Timer(0.3, _thread.interrupt_main)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            consumer.poll(30)
+        assert time.monotonic() - started < 5
+        timer.join()
