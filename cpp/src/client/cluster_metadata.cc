@@ -4,6 +4,23 @@
 
 namespace kafkacore::client {
 
+protocol::MetadataRequest metadata_request(const std::optional<std::vector<std::string>>& topics,
+                                           bool allow_auto_create) {
+  protocol::MetadataRequest request;
+  if (topics) {
+    request.topics.emplace();
+    for (const std::string& t : *topics) {
+      protocol::MetadataRequest::MetadataRequestTopic topic;
+      topic.name = t;
+      request.topics->push_back(std::move(topic));
+    }
+  } else {
+    request.topics.reset();
+  }
+  request.allow_auto_topic_creation = allow_auto_create;
+  return request;
+}
+
 ClusterMetadata ClusterMetadata::from_response(const protocol::MetadataResponse& response) {
   ClusterMetadata m;
   m.cluster_id = response.cluster_id;

@@ -38,6 +38,10 @@ struct BrokerInfo {
   std::optional<std::string> rack;
 };
 
+// A Metadata request for `topics` (nullopt: every topic in the cluster).
+protocol::MetadataRequest metadata_request(const std::optional<std::vector<std::string>>& topics,
+                                           bool allow_auto_create);
+
 struct ClusterMetadata {
   std::optional<std::string> cluster_id;
   int32_t controller_id = -1;

@@ -429,19 +429,7 @@ void ConsumerCore::describe_attempt(std::optional<std::vector<std::string>> topi
   const bool auto_create = config_.client.allow_auto_create_topics && topics.has_value();
   network_.send_any<protocol::MetadataRequest>(
       [topics, auto_create](int16_t) {
-        protocol::MetadataRequest request;
-        if (topics) {
-          request.topics.emplace();
-          for (const std::string& t : *topics) {
-            protocol::MetadataRequest::MetadataRequestTopic topic;
-            topic.name = t;
-            request.topics->push_back(std::move(topic));
-          }
-        } else {
-          request.topics.reset();
-        }
-        request.allow_auto_topic_creation = auto_create;
-        return request;
+        return metadata_request(topics, auto_create);
       },
       [this, topics, deadline, done = std::move(done),
        alive = alive_](Result<Response<protocol::MetadataResponse>> r) mutable {

@@ -324,19 +324,7 @@ void NetworkClient::send_metadata_request() {
   bool auto_create = options_.allow_auto_create_topics;
   send_any<protocol::MetadataRequest>(
       [topics, auto_create](int16_t) {
-        protocol::MetadataRequest request;
-        if (topics) {
-          request.topics.emplace();
-          for (const std::string& t : *topics) {
-            protocol::MetadataRequest::MetadataRequestTopic topic;
-            topic.name = t;
-            request.topics->push_back(std::move(topic));
-          }
-        } else {
-          request.topics.reset();
-        }
-        request.allow_auto_topic_creation = auto_create;
-        return request;
+        return metadata_request(topics, auto_create);
       },
       [this, alive = alive_](Result<Response<protocol::MetadataResponse>> r) {
         if (!*alive) return;

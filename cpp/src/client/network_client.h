@@ -130,6 +130,10 @@ class NetworkClient {
   };
 
   void submit(int32_t node_id, Queued queued);
+  // Queues a request for `node_id`; once connected, `dispatch(conn, version, done)` sends it at
+  // the negotiated version, or `done` gets UNSUPPORTED_VERSION.
+  template <typename Req, typename Done, typename Dispatch>
+  void submit_versioned(int32_t node_id, SendOptions options, Done done, Dispatch dispatch);
   Node* node_for(int32_t node_id);
   void start_connect(Node& node);
   void on_connect_failed(Node& node, const Error& error);
@@ -171,13 +175,13 @@ class NetworkClient {
 
 // ---- templates
 
-template <typename Req>
-void NetworkClient::send(int32_t node_id, std::function<Req(int16_t)> build,
-                         Callback<ResponseOfT<Req>> done, SendOptions options) {
-  auto callback = std::make_shared<Callback<ResponseOfT<Req>>>(std::move(done));
+template <typename Req, typename Done, typename Dispatch>
+void NetworkClient::submit_versioned(int32_t node_id, SendOptions options, Done done,
+                                     Dispatch dispatch) {
+  auto callback = std::make_shared<Done>(std::move(done));
   Queued queued;
   queued.fail = [callback](const Error& error) { (*callback)(std::unexpected(error)); };
-  queued.dispatch = [this, build = std::move(build), callback, options](Node& node) {
+  queued.dispatch = [this, dispatch = std::move(dispatch), callback, options](Node& node) {
     Result<int16_t> version =
         pick_version(node, Req::api_key, std::max(Req::min_version, options.min_version),
                      std::min(Req::max_version, options.max_version));
@@ -185,28 +189,29 @@ void NetworkClient::send(int32_t node_id, std::function<Req(int16_t)> build,
       asio::post(io_, [callback, error = version.error()] { (*callback)(std::unexpected(error)); });
       return;
     }
-    node.conn->send(build(*version), *version, std::move(*callback), options.timeout);
+    dispatch(*node.conn, *version, std::move(*callback));
   };
   submit(node_id, std::move(queued));
 }
 
 template <typename Req>
+void NetworkClient::send(int32_t node_id, std::function<Req(int16_t)> build,
+                         Callback<ResponseOfT<Req>> done, SendOptions options) {
+  submit_versioned<Req>(node_id, options, std::move(done),
+                        [build = std::move(build), timeout = options.timeout](
+                            Connection& conn, int16_t version, Callback<ResponseOfT<Req>> cb) {
+                          conn.send(build(version), version, std::move(cb), timeout);
+                        });
+}
+
+template <typename Req>
 void NetworkClient::send_oneway(int32_t node_id, std::function<Req(int16_t)> build,
                                 std::function<void(Result<void>)> done, SendOptions options) {
-  auto callback = std::make_shared<std::function<void(Result<void>)>>(std::move(done));
-  Queued queued;
-  queued.fail = [callback](const Error& error) { (*callback)(std::unexpected(error)); };
-  queued.dispatch = [this, build = std::move(build), callback, options](Node& node) {
-    Result<int16_t> version =
-        pick_version(node, Req::api_key, std::max(Req::min_version, options.min_version),
-                     std::min(Req::max_version, options.max_version));
-    if (!version) {
-      asio::post(io_, [callback, error = version.error()] { (*callback)(std::unexpected(error)); });
-      return;
-    }
-    node.conn->send_oneway(build(*version), *version, std::move(*callback));
-  };
-  submit(node_id, std::move(queued));
+  submit_versioned<Req>(node_id, options, std::move(done),
+                        [build = std::move(build)](Connection& conn, int16_t version,
+                                                   std::function<void(Result<void>)> cb) {
+                          conn.send_oneway(build(version), version, std::move(cb));
+                        });
 }
 
 }  // namespace kafkacore::client
