@@ -10,7 +10,7 @@ CTEST := ctest --output-on-failure --no-tests=error -j$(JOBS)
 # Sanitizer and benchmark trees: C++ only.
 CMAKE_CPP_ONLY := -G Ninja -DKAFKACORE_BUILD_PYTHON=OFF -DKAFKACORE_BUILD_BENCH=OFF
 
-.PHONY: bootstrap build test test-asan test-tsan bench bench-full fuzz run fmt clean
+.PHONY: bootstrap build test test-kafka test-asan test-tsan bench bench-full fuzz run fmt clean
 
 bootstrap:
 	scripts/bootstrap
@@ -18,13 +18,20 @@ bootstrap:
 build: bootstrap
 
 # C++ tests and Python tests both run; the target fails if either failed (pytest's exit code 5,
-# "no tests collected", is a failure too).
+# "no tests collected", is a failure too). The Python suites mostly wait on sockets and timers,
+# so three xdist workers on two cores halve their time (each worker gets its own clusters).
+PYTEST_WORKERS ?= 3
 test: bootstrap
 	status=0; \
 	$(CTEST) --test-dir build/py || status=1; \
-	$(PYTHON) -m pytest || status=1; \
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) || status=1; \
 	FUZZ_RUNS=$(FUZZ_SMOKE_RUNS) scripts/fuzz || status=1; \
 	exit $$status
+
+# The native client's suites against Apache Kafka (fetched from Maven Central), not pykafkacore:
+# "works against Kafka" is tested, not assumed. Needs Java 17+.
+test-kafka: bootstrap
+	scripts/test-against-kafka
 
 # Bounded, deterministic fuzzing inside `make test` (fixed seed and input count); `make fuzz`
 # runs each target for minutes with a random seed.
@@ -47,8 +54,9 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) --test-dir build/tsan
 
 # Storage micro-benchmarks, then pykafkacore side by side with Apache Kafka (fetched once by Maven
-# into build/kafka-lib) and librdkafka's mock broker: `bench` is the short profile (< 10 min),
-# `bench-full` the full one. Tables on stdout; every run in build/bench/results/compare-*.json.
+# into build/kafka-lib) and librdkafka's mock broker, then the Python clients against
+# confluent-kafka's: `bench` is the short profile (< 10 min), `bench-full` the full one. Tables
+# on stdout; every run in build/bench/results/{compare,clients}-*.json.
 bench bench-full: bootstrap
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAFKACORE_BUILD_BENCH=ON \
 	  -DKAFKACORE_BUILD_TESTS=OFF -DKAFKACORE_BUILD_PYTHON=OFF
@@ -59,6 +67,8 @@ bench bench-full: bootstrap
 	  --server build/bench/cpp/tools/kafkacore-server \
 	  --out build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
 	$(PYTHON) bench/plot.py build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
+	$(PYTHON) bench/client_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
+	  --out build/bench/results/clients-$(if $(filter bench-full,$@),full,short).json
 
 # Foreground until Ctrl-C; for now the storage layer only (see `pykafkacore serve`).
 run: bootstrap

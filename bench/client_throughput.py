@@ -1,80 +1,178 @@
-"""Python client throughput: pykafkacore's native Producer against confluent-kafka's, same
-broker (one `pykafkacore serve` process), same record sizes, alternating runs; prints a Markdown
-table of records/s (median) and their ratio.
+"""Python client throughput: pykafkacore's native Producer and Consumer against confluent-kafka's
+(librdkafka), same broker (one `pykafkacore serve` process), same record sizes, alternating runs;
+prints Markdown tables of records/s (median of the runs) and the ratio to confluent-kafka.
 
-    .venv/bin/python bench/client_throughput.py [--records N] [--runs R]
+    .venv/bin/python bench/client_throughput.py [--records N] [--runs R] [--out results.json]
+
+Producers send N records of 100 B (N/4 of 1 KiB) with acks=1, linger.ms=5 and 1 MiB batches;
+consumers read a topic pre-filled with N records from offset 0 of its one partition, without a
+group, and touch every value (len) so lazily built records are paid for.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import confluent_kafka
 
-from pykafkacore import Producer
+from pykafkacore import Consumer, Producer
 from pykafkacore._process import free_ports
 
+SIZES = (100, 1024)
+PRODUCER_CONFIG = {"acks": "1", "linger.ms": 5, "batch.size": 1 << 20}
 
-def _ours(bootstrap: str, topic: str, n: int, size: int) -> float:
-    payload = b"x" * size
-    p = Producer(bootstrap, acks="1", linger_ms=5, batch_size=1 << 20)
+
+def _timed(run: Callable[[], None], n: int) -> float:
     start = time.perf_counter()
-    chunk = 10_000
-    for i in range(0, n, chunk):
-        p.send_many(topic, [payload] * min(chunk, n - i))
-        p.poll(0)
-    p.flush(120)
-    elapsed = time.perf_counter() - start
-    p.close()
-    return n / elapsed
-
-
-def _ours_single(bootstrap: str, topic: str, n: int, size: int) -> float:
-    payload = b"x" * size
-    p = Producer(bootstrap, acks="1", linger_ms=5, batch_size=1 << 20)
-    start = time.perf_counter()
-    send = p.send
-    for i in range(n):
-        send(topic, payload)
-        if i % 10_000 == 0:
-            p.poll(0)
-    p.flush(120)
-    elapsed = time.perf_counter() - start
-    p.close()
-    return n / elapsed
-
-
-def _confluent(bootstrap: str, topic: str, n: int, size: int) -> float:
-    payload = b"x" * size
-    p = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 5,
-                                  "batch.size": 1 << 20, "queue.buffering.max.messages": 2_000_000})
-    start = time.perf_counter()
-    produce = p.produce
-    for i in range(n):
-        while True:
-            try:
-                produce(topic, payload)
-                break
-            except BufferError:
-                p.poll(0.001)
-        if i % 10_000 == 0:
-            p.poll(0)
-    p.flush(120)
+    run()
     return n / (time.perf_counter() - start)
 
 
+def produce_ours_many(bootstrap: str, topic: str, n: int, size: int) -> float:
+    payload = b"x" * size
+    p = Producer(bootstrap, config=PRODUCER_CONFIG)
+
+    def run() -> None:
+        chunk = 10_000
+        for i in range(0, n, chunk):
+            p.send_many(topic, [payload] * min(chunk, n - i))
+            p.poll(0)
+        p.flush(120)
+
+    rate = _timed(run, n)
+    p.close()
+    return rate
+
+
+def produce_ours_send(bootstrap: str, topic: str, n: int, size: int) -> float:
+    payload = b"x" * size
+    p = Producer(bootstrap, config=PRODUCER_CONFIG)
+
+    def run() -> None:
+        send = p.send
+        for i in range(n):
+            send(topic, payload)
+            if i % 10_000 == 0:
+                p.poll(0)
+        p.flush(120)
+
+    rate = _timed(run, n)
+    p.close()
+    return rate
+
+
+def produce_confluent(bootstrap: str, topic: str, n: int, size: int) -> float:
+    payload = b"x" * size
+    p = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG,
+                                  "queue.buffering.max.messages": 2_000_000})
+
+    def run() -> None:
+        produce = p.produce
+        for i in range(n):
+            while True:
+                try:
+                    produce(topic, payload)
+                    break
+                except BufferError:
+                    p.poll(0.001)
+            if i % 10_000 == 0:
+                p.poll(0)
+        p.flush(120)
+
+    return _timed(run, n)
+
+
+def consume_ours(bootstrap: str, topic: str, n: int) -> float:
+    c = Consumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    c.assign([(topic, 0)])
+
+    def run() -> None:
+        seen = 0
+        while seen < n:
+            for record in c.poll(5.0):
+                seen += 1
+                len(record.value)
+
+    rate = _timed(run, n)
+    c.close()
+    return rate
+
+
+def consume_confluent(bootstrap: str, topic: str, n: int) -> float:
+    c = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
+
+    def run() -> None:
+        seen = 0
+        while seen < n:
+            for m in c.consume(min(10_000, n - seen), 5.0):
+                if m.error() is None:
+                    seen += 1
+                    len(m.value())
+
+    rate = _timed(run, n)
+    c.close()
+    return rate
+
+
+def _fresh_topic() -> str:
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
+    rows = []
+    for size in SIZES:
+        n = records if size == 100 else records // 4
+        producers = {"confluent-kafka": produce_confluent, "pykafkacore send_many": produce_ours_many,
+                     "pykafkacore send": produce_ours_send}
+        rates: dict[str, list[float]] = {name: [] for name in producers}
+        for _ in range(runs):
+            for name, fn in producers.items():
+                rates[name].append(fn(bootstrap, _fresh_topic(), n, size))
+        rows.append({"client": "producer", "record_bytes": size, "records": n,
+                     "rates": {k: statistics.median(v) for k, v in rates.items()}})
+
+        topic = _fresh_topic()
+        produce_confluent(bootstrap, topic, n, size)
+        consumers = {"confluent-kafka": consume_confluent, "pykafkacore poll": consume_ours}
+        rates = {name: [] for name in consumers}
+        for _ in range(runs):
+            for name, fn in consumers.items():
+                rates[name].append(fn(bootstrap, topic, n))
+        rows.append({"client": "consumer", "record_bytes": size, "records": n,
+                     "rates": {k: statistics.median(v) for k, v in rates.items()}})
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| client | record | pykafkacore | records/s | confluent-kafka records/s | ratio |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        theirs = row["rates"]["confluent-kafka"]
+        for name, rate in row["rates"].items():
+            if name == "confluent-kafka":
+                continue
+            print(f"| {row['client']} | {row['record_bytes']} B | {name.split(' ', 1)[1]} | "
+                  f"{rate:,.0f} | {theirs:,.0f} | {rate / theirs:.2f}x |")
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = ap.parse_args()
-    port, cport = free_ports(2)
+    port, _ = free_ports(2)
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen([sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),
                                    "--data-dir", data, "--log-level", "warn"],
@@ -82,28 +180,15 @@ def main() -> int:
         try:
             while "ready" not in (server.stdout.readline() or "ready"):
                 pass
-            bootstrap = f"127.0.0.1:{port}"
-            rows = []
-            for size in (100, 1024):
-                n = args.records if size == 100 else args.records // 4
-                results: dict[str, list[float]] = {"ours (send_many)": [], "ours (send)": [],
-                                                   "confluent-kafka": []}
-                for _ in range(args.runs):
-                    for name, fn in (("confluent-kafka", _confluent), ("ours (send_many)", _ours),
-                                     ("ours (send)", _ours_single)):
-                        results[name].append(fn(bootstrap, f"t-{uuid.uuid4().hex[:8]}", n, size))
-                med = {k: statistics.median(v) for k, v in results.items()}
-                rows.append((size, med))
-            print("| record | pykafkacore send_many | pykafkacore send | confluent-kafka | "
-                  "ratio send_many | ratio send |")
-            print("|---|---|---|---|---|---|")
-            for size, med in rows:
-                c = med["confluent-kafka"]
-                print(f"| {size} B | {med['ours (send_many)']:,.0f}/s | {med['ours (send)']:,.0f}/s | "
-                      f"{c:,.0f}/s | {med['ours (send_many)'] / c:.2f}x | {med['ours (send)'] / c:.2f}x |")
+            rows = measure(f"127.0.0.1:{port}", args.records, args.runs)
         finally:
             server.terminate()
             server.wait(10)
+    print_table(rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"records": args.records, "runs": args.runs,
+                                        "rows": rows}, indent=2))
     return 0
 
 

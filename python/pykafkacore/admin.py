@@ -29,6 +29,7 @@ argument mistakes raise ``TypeError``/``ValueError`` before anything is sent.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, Union, over
 
 from . import _core
 from ._config import kafka_config
-from .errors import KafkaError, error_for
+from .errors import KafkaError, KafkaTimeoutError, error_for
 from .records import TopicPartition
 
 if TYPE_CHECKING:
@@ -279,9 +280,21 @@ class AdminClient:
         errors = self._native.create_topics(items, validate_only, wait_for_leaders, timeout)
         _check("topic", errors, None)
 
-    def delete_topics(self, topics: str | Iterable[str], *, timeout: float | None = None) -> None:
-        """Deletes topics; ``UnknownTopicOrPartitionError`` for one that does not exist."""
-        _check("topic", self._native.delete_topics(_many(topics, str), timeout), None)
+    def delete_topics(self, topics: str | Iterable[str], *, wait_until_gone: bool = True,
+                      timeout: float | None = None) -> None:
+        """Deletes topics; ``UnknownTopicOrPartitionError`` for one that does not exist. With
+        ``wait_until_gone`` (default) the call returns once the cluster's metadata no longer
+        lists them, so the names can be created again at once (Kafka's brokers learn of a
+        deletion after the controller answered; Java's client returns at that earlier point)."""
+        names = _many(topics, str)
+        _check("topic", self._native.delete_topics(names, timeout), None)
+        if wait_until_gone:
+            deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+            while set(names) & set(self.list_topics(include_internal=True, timeout=timeout)):
+                if time.monotonic() > deadline:
+                    raise KafkaTimeoutError(f"topics {sorted(names)} were deleted but are "
+                                            "still listed")
+                time.sleep(0.05)
 
     def list_topics(self, *, include_internal: bool = False,
                     timeout: float | None = None) -> list[str]:

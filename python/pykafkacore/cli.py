@@ -1,14 +1,42 @@
-"""The ``pykafkacore`` command line."""
+"""The ``pykafkacore`` command line: builds the parser from the command modules (cli_*.py) and
+turns every expected failure into one line on stderr and an exit code."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
+from . import cli_bench, cli_consume, cli_groups, cli_produce, cli_serve, cli_topics
+from .cli_common import CliError, add_connection_options, bootstrap, timeout
+
+_EPILOG = """\
+commands that talk to a cluster take -b/--bootstrap-servers (default: $PYKAFKACORE_BOOTSTRAP_SERVERS
+or localhost:9092), -X key=value client configs and --timeout SECONDS, before or after the
+command name. Examples:
+  pykafkacore topics create orders --partitions 3
+  printf 'k1:hello\\nk2:world\\n' | pykafkacore produce orders -K:
+  pykafkacore consume orders -e -f '%p/%o %k=%s\\n'
+  pykafkacore groups lag my-group
+  pykafkacore bench produce --inprocess-brokers 1 --records 100000
+exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C)."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM, unwound like Ctrl-C so that clients close (a consumer leaves its group)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line instead of argparse's usage dump: the help is one --help away.
+        where = self.prog.removeprefix("pykafkacore").strip()
+        prefix = f"{where}: " if where else ""
+        sys.stderr.write(f"pykafkacore: error: {prefix}{message} (see '{self.prog} --help')\n")
+        sys.exit(2)
 
 
 def _cmd_version(_args: argparse.Namespace) -> int:
@@ -16,135 +44,70 @@ def _cmd_version(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from ._core import Broker, LocalCluster, set_log_level
-
-    if args.brokers < 1:
-        print("pykafkacore serve: --brokers must be at least 1", file=sys.stderr)
-        return 2
-    set_log_level(args.log_level)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    properties = {"host": args.host}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            print(f"pykafkacore serve: --set needs key=value, got {item!r}", file=sys.stderr)
-            return 2
-        properties[key] = value
-    server: Broker | LocalCluster
-    try:
-        if args.brokers == 1:
-            properties.setdefault("port", str(args.port))
-            properties.setdefault("log.dirs", args.data_dir)
-            if args.node_id is not None:
-                properties["node.id"] = str(args.node_id)
-            if args.controller_quorum_voters:
-                # One voter of a quorum whose other members run elsewhere (as kafkacore-server
-                # --controller-quorum-voters does).
-                properties["controller.quorum.voters"] = args.controller_quorum_voters
-            if args.controller_port is not None and "listeners" not in properties:
-                properties["listeners"] = (
-                    f"PLAINTEXT://{args.host}:{properties['port']},"
-                    f"CONTROLLER://{args.host}:{args.controller_port}")
-            server = Broker(properties)
-        else:
-            if args.controller_quorum_voters or args.node_id is not None:
-                print("pykafkacore serve: --node-id and --controller-quorum-voters are for one "
-                      "broker per process (--brokers 1)", file=sys.stderr)
-                return 2
-            # Broker i (1..N) on --port + i - 1 and --controller-port + i - 1 (0: any free port),
-            # its logs in DATA_DIR/broker-<i>.
-            controller_port = args.controller_port
-            if controller_port is None:
-                controller_port = args.port + 100 if args.port else 0
-            if args.port and args.port + args.brokers - 1 > 65535:
-                print("pykafkacore serve: --port too high for that many brokers", file=sys.stderr)
-                return 2
-            if controller_port and controller_port + args.brokers - 1 > 65535:
-                print("pykafkacore serve: --controller-port too high for that many brokers",
-                      file=sys.stderr)
-                return 2
-            server = LocalCluster(args.brokers, args.data_dir, properties,
-                                  base_port=args.port, base_controller_port=controller_port)
-    except ValueError as e:
-        print(f"pykafkacore serve: {e}", file=sys.stderr)
-        return 1
-    print(f"bootstrap.servers={server.bootstrap_servers}", flush=True)
-    try:
-        # "ready" once it serves in its cluster (at once alone or for --brokers N), as
-        # kafkacore-server prints it.
-        if isinstance(server, Broker):
-            while not stop.is_set():
-                try:
-                    server.wait_ready(0.5)
-                    break
-                except ValueError as e:
-                    if "REQUEST_TIMED_OUT" not in str(e):
-                        raise
-        if not stop.is_set():
-            print("ready", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        server.stop()
-    return 0
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pykafkacore", description="Kafka-compatible broker cluster as a library."
-    )
+    parser = _Parser(
+        prog="pykafkacore", epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A Kafka-compatible broker cluster as a library (serve), and a Kafka "
+                    "command line\n(topics, produce, consume, groups, bench) on pykafkacore's "
+                    "own clients.")
     parser.add_argument("--version", action="version", version=f"pykafkacore {__version__}")
+    add_connection_options(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    add_connection_options(common)
 
     version = sub.add_parser("version", help="print the version and exit")
     version.set_defaults(func=_cmd_version)
-
-    serve = sub.add_parser(
-        "serve", help="run a broker (or a cluster of brokers) in the foreground until Ctrl-C"
-    )
-    serve.add_argument(
-        "--brokers", type=int, default=1,
-        help="number of brokers; more than 1 runs a replicated cluster in this process",
-    )
-    serve.add_argument(
-        "--port", type=int, default=9092,
-        help="port to listen on (0: any free); broker i of a cluster uses PORT + i - 1",
-    )
-    serve.add_argument(
-        "--controller-port", type=int, default=None,
-        help="with --brokers > 1: first controller (Raft) port, broker i uses CONTROLLER_PORT"
-        " + i - 1 (default: PORT + 100, or any free port when PORT is 0)",
-    )
-    serve.add_argument(
-        "--node-id", type=int, default=None,
-        help="with --brokers 1: this broker's id (node.id) in a cluster of processes",
-    )
-    serve.add_argument(
-        "--controller-quorum-voters", default=None, metavar="ID@HOST:PORT,...",
-        help="with --brokers 1: the controller voters of a cluster of processes, this one"
-        " included (its controller listener on --controller-port)",
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument(
-        "--data-dir", default="data",
-        help="directory for the broker's logs (a cluster's broker i uses DATA_DIR/broker-<i>)",
-    )
-    serve.add_argument(
-        "--log-level", default="info", choices=["trace", "debug", "info", "warn", "error", "off"]
-    )
-    serve.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="a broker config (Kafka's names)"
-    )
-    serve.set_defaults(func=_cmd_serve)
+    cli_serve.register(sub)
+    cli_topics.register(sub, common)
+    cli_produce.register(sub, common)
+    cli_consume.register(sub, common)
+    cli_groups.register(sub, common)
+    cli_bench.register(sub, common)
     return parser
 
 
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"pykafkacore: error: {message}\n")
+    sys.stderr.flush()
+    return code
+
+
+def _on_sigterm(*_: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import KafkaError
+
     args = _parser().parse_args(argv)
-    return int(args.func(args))
+    if args.command not in ("serve", "version"):
+        from ._core import set_log_level
+
+        # The clients log to stderr at info by default; the CLI speaks for them instead.
+        set_log_level(getattr(args, "log_level", "off"))
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.func(args))
+    except CliError as e:
+        suffix = f" ({e.kafka_name})" if e.kafka_name else ""
+        return _fail(f"{e}{suffix}", e.exit_code)
+    except KafkaError as e:
+        message = e.message or e.name
+        if e.code == 7 and "no metadata yet" in message:  # nothing answered at all
+            message = f"cannot reach any broker of {bootstrap(args)} within {timeout(args):g} s"
+        return _fail(f"{message} ({e.name})", 1)
+    except ValueError as e:  # bad values the client libraries refuse before asking a broker
+        return _fail(str(e), 1)
+    except KeyboardInterrupt:
+        return 130
+    except _Terminated:
+        return 143
+    except BrokenPipeError:
+        # The reader went away (| head): silence the interpreter's final flush of stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -48,3 +48,18 @@ def test_compare_smoke(tmp_path: Path) -> None:
                             str(out)], capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert again.returncode == 0, again.stderr
     assert row in again.stdout.splitlines()
+
+
+def test_client_throughput_smoke(kafka_broker) -> None:
+    """bench/client_throughput.py's measurements and table, tiny, against an in-process broker."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import client_throughput
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    rows = client_throughput.measure(kafka_broker.bootstrap_servers, records=4000, runs=1)
+    assert [(r["client"], r["record_bytes"]) for r in rows] == [
+        ("producer", 100), ("consumer", 100), ("producer", 1024), ("consumer", 1024)]
+    for row in rows:
+        assert set(row["rates"]) >= {"confluent-kafka"} and len(row["rates"]) >= 2
+        assert all(rate > 0 for rate in row["rates"].values()), row

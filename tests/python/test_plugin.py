@@ -26,14 +26,18 @@ def test_topic(kafka_cluster, kafka_topic, kafka_topic_factory):
     other = kafka_topic_factory(partitions=2)
     assert other != kafka_topic and len(kafka_cluster.topics()[other].partitions) == 2
 
-def test_produce_consume(kafka_topic, kafka_producer, kafka_consumer):
-    kafka_producer.produce(kafka_topic, b"hello")
-    assert kafka_producer.flush(10) == 0
-    kafka_consumer.subscribe([kafka_topic])
+def test_produce_consume(kafka_topic, kafka_producer, kafka_consumer_factory):
+    kafka_producer.send(kafka_topic, b"hello").result(10)
+    kafka_producer.send(kafka_topic, b"world").result(10)
+    consumer = kafka_consumer_factory(max_poll_records=1)
+    consumer.subscribe([kafka_topic])
+    seen = []
     for _ in range(100):
-        msg = kafka_consumer.poll(0.2)
-        if msg is not None and msg.error() is None:
-            assert msg.value() == b"hello"
+        batch = consumer.poll(0.2)
+        assert len(batch) <= 1  # max_poll_records reached the consumer as max.poll.records
+        seen += [record.value for record in batch]
+        if len(seen) == 2:
+            assert seen == [b"hello", b"world"]
             return
     raise AssertionError("nothing consumed")
 

@@ -44,6 +44,10 @@ void LocalCluster::share_addresses() {
 Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions options) {
   if (options.brokers < 1) return make_error(Errc::invalid_config, "a cluster needs at least one broker");
   std::unique_ptr<LocalCluster> cluster(new LocalCluster(std::move(options)));
+  if (cluster->options_.manual_clock) {
+    cluster->manual_clock_ = std::make_unique<ManualClock>(SystemClock::instance().now_ms());
+    cluster->options_.clock = cluster->manual_clock_.get();
+  }
   for (int32_t id = 1; id <= cluster->options_.brokers; ++id) {
     auto config = cluster->config_for(id);
     if (!config) return std::unexpected(config.error());
@@ -332,6 +336,30 @@ Result<void> LocalCluster::stop() {
   }
   for (auto& [id, b] : brokers_) b.reset();
   return outcome;
+}
+
+Result<void> LocalCluster::advance_time(int64_t ms) {
+  if (!manual_clock_) {
+    return make_error(Errc::invalid_request, "advance_time needs a cluster started with a manual clock");
+  }
+  if (ms < 0) return make_error(Errc::invalid_request, "time only moves forward");
+  manual_clock_->advance_ms(ms);
+  for (auto& [id, broker] : brokers_) {
+    if (!broker) continue;
+    Broker* b = broker.get();
+    if (!b->run_on_reactor([b] {
+          b->groups().tick();
+          b->logs().tick();
+        })) {
+      return make_error(Errc::request_timed_out,
+                        "broker " + std::to_string(id) + " did not run its timed work");
+    }
+  }
+  return {};
+}
+
+int64_t LocalCluster::now_ms() const {
+  return (options_.clock ? options_.clock : &SystemClock::instance())->now_ms();
 }
 
 }  // namespace kafkacore::broker

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "common/clock.h"
 
 namespace kafkacore::broker {
 
@@ -26,6 +27,10 @@ struct LocalClusterOptions {
   // false: start() returns once every broker listens; wait_ready() waits for the cluster.
   bool wait_ready = true;
   Clock* clock = nullptr;                 // nullptr: the system clock
+  // The cluster owns a ManualClock starting at the current time (ignores `clock`): group
+  // session/rebalance deadlines, offsets expiry, retention and LogAppendTime then move only
+  // with advance_time(). Liveness (broker sessions, Raft, ISR lag) always runs on real time.
+  bool manual_clock = false;
 };
 
 // One partition's log as a broker holds it (LocalCluster::read_partition).
@@ -88,6 +93,13 @@ class LocalCluster {
   void isolate(int32_t id);
   void heal();
 
+  // With a manual clock: moves it `ms` forward, then has every running broker do its timed
+  // work at once (group deadlines and offsets expiry, retention, compaction planning), so
+  // what the new time implies has happened when this returns.
+  Result<void> advance_time(int64_t ms);
+  // The time the brokers see (ms since the epoch).
+  int64_t now_ms() const;
+
  private:
   void apply_filter();
   std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> cuts_;
@@ -98,6 +110,7 @@ class LocalCluster {
   Broker* serving_broker();  // a running, unpaused broker (the controller if it is one)
 
   LocalClusterOptions options_;
+  std::unique_ptr<ManualClock> manual_clock_;  // declared before the brokers that read it
   std::map<int32_t, std::unique_ptr<Broker>> brokers_;
   std::map<int32_t, uint16_t> ports_;
   std::map<int32_t, uint16_t> controller_ports_;

@@ -59,8 +59,12 @@ void OffsetsTopic::load_chunk(int32_t p, int64_t from, uint64_t generation) {
            {{"partition", std::to_string(p)}, {"error", e.message()}});
     coordinator_->finish_loading(p);
   };
-  if (from >= partition->high_watermark().value()) return coordinator_->finish_loading(p);
-  auto read = log.read(Offset{from}, kLoadChunkBytes, partition->high_watermark(), true);
+  // Up to the log end, not the high watermark: a new leader learns the high watermark only from
+  // its followers' next fetches, so commits every replica acknowledged may still sit above it.
+  // Whatever this leader holds becomes committed (followers truncate to it) or it loses the lead.
+  const Offset end = log.log_end_offset();
+  if (from >= end.value()) return coordinator_->finish_loading(p);
+  auto read = log.read(Offset{from}, kLoadChunkBytes, end, true);
   if (!read) return fail(read.error());
   if (read->batches.empty()) return coordinator_->finish_loading(p);
   auto bytes = read->copy_bytes();

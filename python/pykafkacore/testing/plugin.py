@@ -22,14 +22,16 @@ Fixtures:
     creates one more topic on ``kafka_cluster`` and returns its name.
 
 ``kafka_producer`` / ``kafka_consumer``
-    confluent-kafka clients connected to ``kafka_cluster`` (the test is skipped if
-    confluent-kafka is not installed). The consumer has its own group id and reads from the
-    earliest offset; subscribe or assign it yourself. Both are closed after the test.
-    ``kafka_producer_factory(**config)`` / ``kafka_consumer_factory(**config)`` make more.
-    They switch to pykafkacore's own clients when those land (issue: native clients).
+    pykafkacore's own ``Producer`` / ``Consumer`` connected to ``kafka_cluster``. The consumer
+    has its own group id and reads from the earliest offset; subscribe or assign it yourself.
+    Both are closed after the test. ``kafka_producer_factory(**config)`` /
+    ``kafka_consumer_factory(**config)`` make more (Kafka config names, ``_`` for ``.``).
 
 ``kafka_broker`` / ``kafka_broker_factory``
     A single ``_core.Broker`` in this process (the lower-level object; kept for existing tests).
+    ``pytest --kafka-bootstrap-servers=HOST:PORT`` makes them hand out that running cluster
+    instead (Apache Kafka, say; ``make test-kafka``), emptied of topics and groups before each
+    test.
 
 Under pytest-xdist every worker is its own process, so every worker gets its own clusters (free
 ports, its own temporary directories); nothing is shared between workers.
@@ -45,12 +47,18 @@ from typing import Any
 
 import pytest
 
+from pykafkacore.testing import external
+
 _MARKERS = (
     "kafka_cluster(brokers=1, mode='inprocess', configs=None, **broker_configs): the size, "
     "mode and Kafka-named broker configs of the kafka_cluster fixture (pykafkacore)",
     "kafka_topic(partitions=1, replication_factor=None, configs=None): the shape of the "
     "kafka_topic fixture's topic (pykafkacore)",
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    external.add_option(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -112,31 +120,25 @@ def kafka_topic(request: pytest.FixtureRequest, kafka_topic_factory: Callable[..
 
 
 # ------------------------------------------------------------------------------------------------
-# Clients: confluent-kafka until pykafkacore's own Producer/Consumer land, then those.
-
-
-def _confluent_kafka() -> Any:
-    return pytest.importorskip(
-        "confluent_kafka",
-        reason="the kafka_producer/kafka_consumer fixtures use confluent-kafka for now "
-               "(pip install confluent-kafka)")
+# Clients: pykafkacore's own (any other client connects to kafka_cluster.bootstrap_servers).
 
 
 @pytest.fixture
 def kafka_producer_factory(kafka_cluster: Any) -> Iterator[Callable[..., Any]]:
-    ck = _confluent_kafka()
+    """``kafka_producer_factory(**config)``: a pykafkacore.Producer for ``kafka_cluster``;
+    Kafka-named configs (``**{"acks": "all"}`` or ``acks="all"``). Closed after the test."""
+    from pykafkacore import Producer
+
     made: list[Any] = []
 
     def make(**config: Any) -> Any:
-        producer = ck.Producer({"bootstrap.servers": kafka_cluster.bootstrap_servers,
-                                "linger.ms": 5, **config})
+        producer = Producer(kafka_cluster, config={"linger.ms": 5, **_dotted(config)})
         made.append(producer)
         return producer
 
     yield make
-    # Dropping the last reference destroys a producer (its threads end; unsent records are
-    # purged): flush in the test what must arrive.
-    made.clear()
+    for producer in made:
+        producer.close(timeout=5)
 
 
 @pytest.fixture
@@ -147,20 +149,27 @@ def kafka_producer(kafka_producer_factory: Callable[..., Any]) -> Any:
 @pytest.fixture
 def kafka_consumer_factory(request: pytest.FixtureRequest,
                            kafka_cluster: Any) -> Iterator[Callable[..., Any]]:
-    ck = _confluent_kafka()
+    """``kafka_consumer_factory(**config)``: a pykafkacore.Consumer for ``kafka_cluster`` in a
+    group of its own (``group.id`` unique to the test unless given), reading from the earliest
+    offset, not subscribed. Closed (leaving its group) after the test."""
+    from pykafkacore import Consumer
+
     made: list[Any] = []
 
     def make(**config: Any) -> Any:
-        consumer = ck.Consumer({"bootstrap.servers": kafka_cluster.bootstrap_servers,
-                                "group.id": _unique_topic_name(request),
-                                "auto.offset.reset": "earliest", **config})
+        consumer = Consumer(bootstrap_servers=kafka_cluster,
+                            config={"group.id": _unique_topic_name(request),
+                                    "auto.offset.reset": "earliest", **_dotted(config)})
         made.append(consumer)
         return consumer
 
     yield make
     for consumer in made:
         consumer.close()
-    made.clear()
+
+
+def _dotted(config: dict[str, Any]) -> dict[str, Any]:
+    return {key.replace("_", "."): value for key, value in config.items()}
 
 
 @pytest.fixture
@@ -182,15 +191,20 @@ def _properties(data_dir: Path, configs: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture
-def kafka_broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+def kafka_broker_factory(request: pytest.FixtureRequest,
+                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
     """``kafka_broker_factory(**configs)`` starts one more broker with Kafka-named configs
     (``num_partitions=3`` or ``{"log.retention.ms": "1000"}`` style keys); all are stopped after
-    the test."""
+    the test. With ``--kafka-bootstrap-servers`` it hands out that cluster instead, emptied of
+    the previous test's topics and groups (see pykafkacore.testing.external)."""
     from pykafkacore._core import Broker
 
     started: list[Any] = []
+    bootstrap = external.bootstrap_servers(request.config)
 
     def start(configs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        if bootstrap:
+            return external.cluster_for_test(bootstrap, {**(configs or {}), **kwargs})
         data_dir = tmp_path_factory.mktemp("broker")
         broker = Broker(_properties(data_dir, {**(configs or {}), **kwargs}))
         broker.data_dir = data_dir  # type: ignore[attr-defined]

@@ -49,12 +49,12 @@ class ConsumerClusterTest : public ::testing::Test {
     throw std::runtime_error("no broker is running");
   }
 
-  void create_topic(const std::string& name, int partitions) {
+  void create_topic(const std::string& name, int partitions, int16_t replication_factor = 3) {
     protocol::CreateTopicsRequest req;
     auto& t = req.topics.emplace_back();
     t.name = name;
     t.num_partitions = partitions;
-    t.replication_factor = 3;
+    t.replication_factor = replication_factor;
     auto resp = client()->call(req, 7);
     ASSERT_EQ(resp.topics.at(0).error_code, 0) << resp.topics[0].error_message.value_or("");
   }
@@ -141,6 +141,62 @@ TEST_F(ConsumerClusterTest, ConsumptionContinuesAfterLeaderAndCoordinatorFailove
   if (!leaders.contains(victim)) {
     std::cout << "note: the coordinator's broker led no partition of f this run\n";
   }
+}
+
+// A commit is answered once every in-sync replica has it, but a follower learns the new high
+// watermark only from its next fetch. The replica that takes over from a killed coordinator
+// must still serve that commit (it loads its whole log, not just up to its high watermark).
+TEST_F(ConsumerClusterTest, AcknowledgedCommitsSurviveAnImmediateCoordinatorKill) {
+  create_topic("k", 1);
+  TestProducer producer(cluster_->bootstrap_servers());
+  const Properties props =
+      consumer_props(cluster_->bootstrap_servers(), {{"group.id", "killed-coordinator"},
+                                                     {"enable.auto.commit", "false"},
+                                                     {"metadata.max.age.ms", "1000"}});
+  auto consumer = make_consumer(props);
+  ASSERT_TRUE(consumer->assign({{"k", 0}}));
+  // Several commits in a row, the last one just before the kill.
+  for (int64_t offset = 1; offset <= 5; ++offset) {
+    ASSERT_TRUE(consumer->commit_sync({{{"k", 0}, {offset, "m" + std::to_string(offset), {}}}}, 10s));
+  }
+  const int32_t victim = producer.coordinator_of("killed-coordinator");
+  ASSERT_TRUE(cluster_->kill_broker(victim));
+  consumer.reset();
+
+  auto check = make_consumer(props);
+  auto offsets = check->committed({{"k", 0}}, 30s);
+  ASSERT_TRUE(offsets) << offsets.error().to_string();
+  const auto& committed = offsets->at({"k", 0});
+  ASSERT_TRUE(committed);
+  EXPECT_EQ(committed->offset, 5);
+  EXPECT_EQ(committed->metadata, "m5");
+  EXPECT_NE(producer.coordinator_of("killed-coordinator"), victim);
+}
+
+// The coordinator keeps offsets for partitions it does not host (RF=1 partitions spread over
+// three brokers: at most one of them lives on the coordinator).
+TEST_F(ConsumerClusterTest, CommitsForPartitionsTheCoordinatorDoesNotHost) {
+  create_topic("spread", 3, 1);
+  std::set<int32_t> hosts;
+  for (int32_t p = 0; p < 3; ++p) hosts.insert(leader_of("spread", p));
+  const Properties props = consumer_props(cluster_->bootstrap_servers(),
+                                          {{"group.id", "spread-group"}, {"enable.auto.commit", "false"}});
+  auto consumer = make_consumer(props);
+  std::map<TopicPartition, OffsetAndMetadata> offsets;
+  for (int32_t p = 0; p < 3; ++p) offsets[{"spread", p}] = {10 + p, "", {}};
+  auto committed = consumer->commit_sync(offsets, 10s);
+  ASSERT_TRUE(committed) << committed.error().to_string();
+  auto read = consumer->committed({{"spread", 0}, {"spread", 1}, {"spread", 2}}, 10s);
+  ASSERT_TRUE(read) << read.error().to_string();
+  for (int32_t p = 0; p < 3; ++p) {
+    const auto& om = read->at({"spread", p});
+    ASSERT_TRUE(om) << p;
+    EXPECT_EQ(om->offset, 10 + p);
+  }
+  // A partition that does not exist is still refused.
+  auto bad = consumer->commit_sync({{{"spread", 7}, {1, "", {}}}}, 10s);
+  EXPECT_FALSE(bad);
+  EXPECT_GE(hosts.size(), 2u) << "replicas were not spread; the test proves less";
 }
 
 }  // namespace

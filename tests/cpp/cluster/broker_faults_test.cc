@@ -261,5 +261,47 @@ TEST_F(LocalClusterFaultsTest, KilledBrokerRestartsAndRecovers) {
   EXPECT_TRUE(crashed);
 }
 
+// A manual clock moves only with advance_time(), which also runs the brokers' timed work, so
+// time-based retention happens exactly when the test says.
+TEST(LocalClusterClockTest, AdvanceTimeExpiresRetentionDeterministically) {
+  log::set_level(log::Level::warn);
+  TempDir dir;
+  LocalClusterOptions options;
+  options.brokers = 1;
+  options.data_dir = dir.path();
+  options.manual_clock = true;
+  auto started = LocalCluster::start(options);
+  ASSERT_TRUE(started) << started.error().message();
+  auto& cluster = **started;
+  std::promise<Result<void>> created;
+  cluster.create_topic("expiring", 1, 1, {{"retention.ms", "60000"}},
+                       [&](Result<void> r) { created.set_value(r); });
+  ASSERT_TRUE(created.get_future().get());
+  ASSERT_TRUE(eventually([&] { return cluster.topic_lagging("expiring", true).empty(); }));
+
+  TestClient c(cluster.broker(1)->port());
+  const int64_t t0 = cluster.now_ms();
+  auto resp = c.call(produce_request("expiring", 0, make_batch("r", 4, t0), -1), 9);
+  ASSERT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 0);
+  auto start_offset = [&] { return cluster.read_partition(1, "expiring", 0, 0, 1 << 20, false)->log_start_offset; };
+
+  // Real time passing changes nothing; the cluster's time does not move on its own.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(cluster.now_ms(), t0);
+  ASSERT_TRUE(cluster.advance_time(59000));
+  EXPECT_EQ(start_offset(), 0);
+  ASSERT_TRUE(cluster.advance_time(2000));
+  EXPECT_EQ(start_offset(), 4);
+  EXPECT_EQ(cluster.now_ms(), t0 + 61000);
+  EXPECT_FALSE(cluster.advance_time(-1));
+  EXPECT_TRUE(cluster.stop());
+}
+
+TEST_F(LocalClusterFaultsTest, AdvanceTimeNeedsAManualClock) {
+  auto moved = cluster_->advance_time(1000);
+  ASSERT_FALSE(moved);
+  EXPECT_EQ(moved.error().code(), Errc::invalid_request);
+}
+
 }  // namespace
 }  // namespace kafkacore::broker::testing

@@ -37,7 +37,8 @@ void offset_commit(Broker& broker, OffsetCommitRequest req, server::Request requ
     for (auto& p : t.partitions) {
       auto& out = topic.partitions.emplace_back();
       out.partition_index = p.partition_index;
-      if (!broker.partition(t.name, p.partition_index)) {
+      // Offsets are kept for any partition of the cluster, not just those this coordinator hosts.
+      if (!partition_in_cluster(broker, t.name, p.partition_index)) {
         out.error_code = error_code(Errc::unknown_topic_or_partition);
         continue;
       }
@@ -132,7 +133,8 @@ void offset_delete(Broker& broker, OffsetDeleteRequest req, server::Request requ
     for (const auto& p : t.partitions) {
       auto& out = topic.partitions.emplace_back();
       out.partition_index = p.partition_index;
-      if (!broker.partition(t.name, p.partition_index)) {
+      // Offsets are kept for any partition of the cluster, not just those this coordinator hosts.
+      if (!partition_in_cluster(broker, t.name, p.partition_index)) {
         out.error_code = error_code(Errc::unknown_topic_or_partition);
         continue;
       }

@@ -1,4 +1,5 @@
-// DeleteRecords (21), DescribeCluster (60), InitProducerId (22), OffsetForLeaderEpoch (23).
+// DeleteRecords (21), DescribeCluster (60), InitProducerId (22), OffsetForLeaderEpoch (23), and
+// the partition checks the handlers share.
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
 #include "broker/handlers/util.h"
@@ -18,6 +19,16 @@ using protocol::OffsetForLeaderEpochResponse;
 
 }  // namespace
 
+bool partition_in_cluster(const Broker& broker, const std::string& topic, int32_t index) {
+  const auto* state = broker.image().topic(topic);
+  return state && index >= 0 && static_cast<size_t>(index) < state->partitions.size();
+}
+
+Errc missing_partition_error(const Broker& broker, const std::string& topic, int32_t index) {
+  return partition_in_cluster(broker, topic, index) ? Errc::not_leader_or_follower
+                                                    : Errc::unknown_topic_or_partition;
+}
+
 void register_delete_records(server::HandlerRegistry& registry, Broker& broker) {
   auto handler = server::typed_handler<DeleteRecordsRequest>([&broker](DeleteRecordsRequest req,
                                                                        server::Request request) {
@@ -31,7 +42,7 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker) 
         out.low_watermark = -1;
         auto* partition = broker.partition(t.name, p.partition_index);
         if (!partition) {
-          out.error_code = error_code(Errc::unknown_topic_or_partition);
+          out.error_code = error_code(missing_partition_error(broker, t.name, p.partition_index));
           continue;
         }
         if (!partition->is_leader()) {
@@ -124,7 +135,7 @@ void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker&
             out.end_offset = -1;
             auto* partition = broker.partition(t.topic, p.partition);
             if (!partition) {
-              out.error_code = error_code(Errc::unknown_topic_or_partition);
+              out.error_code = error_code(missing_partition_error(broker, t.topic, p.partition));
               continue;
             }
             if (!partition->is_leader()) {

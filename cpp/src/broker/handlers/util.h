@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "common/error.h"
 #include "common/uuid.h"
@@ -15,6 +16,13 @@ class Broker;
 
 inline int16_t error_code(const Error& e) { return static_cast<int16_t>(e.code()); }
 inline int16_t error_code(Errc e) { return static_cast<int16_t>(e); }
+
+// Whether the cluster's metadata (this broker's image) has the partition, wherever it lives.
+bool partition_in_cluster(const Broker& broker, const std::string& topic, int32_t index);
+
+// Partition-level error for a partition this broker does not hold: another broker has it, or
+// nobody does.
+Errc missing_partition_error(const Broker& broker, const std::string& topic, int32_t index);
 
 // A client's view of the leader epoch against ours: newer is UNKNOWN_LEADER_EPOCH, older
 // FENCED_LEADER_EPOCH, -1 means "not checked".
