@@ -1,9 +1,10 @@
 // Several brokers inside the Python process forming one replicated cluster (every broker a
 // controller voter). Each broker runs on its own reactor thread; these calls start, stop,
-// restart, kill, pause and inspect them, and create or delete topics through them without a
-// Kafka client. Every wait releases the GIL and checks for signals every few milliseconds, so
-// Ctrl-C interrupts it (KeyboardInterrupt). Not thread-safe: pykafkacore.Cluster serialises
-// its calls.
+// restart, kill, pause and inspect them, create or delete topics through them without a
+// Kafka client, and inject request faults (errors, delays, dropped connections, black holes),
+// read the request log and set disk faults per broker (pykafkacore/faults.py builds on these).
+// Every wait releases the GIL and checks for signals every few milliseconds, so Ctrl-C
+// interrupts it (KeyboardInterrupt). Not thread-safe: pykafkacore.Cluster serialises its calls.
 #include <pybind11/stl.h>
 
 #include <atomic>
@@ -18,7 +19,9 @@
 #include <vector>
 
 #include "bindings.h"
+#include "broker/error_responses.h"
 #include "broker/local_cluster.h"
+#include "protocol/api_table.h"
 
 namespace kafkacore::python {
 namespace {
@@ -105,9 +108,18 @@ struct ClusterHandle {
     }
     if (!last) throw_value_error(last.error());
   }
-  void restart_broker(int32_t id, std::optional<int64_t> timeout_ms) {
+  void restart_broker(int32_t id, std::optional<int64_t> timeout_ms, bool wait = true) {
     unlocked([&](broker::LocalCluster& c) { return c.restart_broker(id, /*wait=*/false); });
-    wait_ready(timeout_ms.value_or(ready_timeout_ms));
+    if (wait) wait_ready(timeout_ms.value_or(ready_timeout_ms));
+  }
+  // A running broker (its faults and request log), or ValueError.
+  broker::Broker& running_broker(int32_t id) {
+    check_id(id);
+    broker::Broker* b = get().broker(id);
+    if (!b) {
+      throw py::value_error("INVALID_REQUEST: broker " + std::to_string(id) + " is not running");
+    }
+    return *b;
   }
   void check_id(int32_t id) {
     for (int32_t known : get().broker_ids()) {
@@ -193,9 +205,60 @@ py::dict image_to_dict(const metadata::MetadataImage& image) {
   return out;
 }
 
+
+server::FaultAction fault_action(const std::string& name) {
+  if (name == "error") return server::FaultAction::error;
+  if (name == "delay") return server::FaultAction::delay;
+  if (name == "drop_connection") return server::FaultAction::drop_connection;
+  if (name == "black_hole") return server::FaultAction::black_hole;
+  throw py::value_error("unknown fault action '" + name +
+                        "' (error, delay, drop_connection, black_hole)");
+}
+
+py::dict rule_state_to_dict(const server::FaultRuleState& s) {
+  py::dict d;
+  d["id"] = s.id;
+  d["action"] = std::string(server::fault_action_name(s.rule.action));
+  d["api_key"] = s.rule.api_key ? py::object(py::int_(*s.rule.api_key)) : py::object(py::none());
+  d["topic"] = s.rule.topic ? py::object(py::str(*s.rule.topic)) : py::object(py::none());
+  d["client_id"] =
+      s.rule.client_id ? py::object(py::str(*s.rule.client_id)) : py::object(py::none());
+  d["include_replication"] = s.rule.include_replication;
+  d["error_code"] = s.rule.error_code;
+  d["delay_ms"] = s.rule.delay_ms;
+  d["after"] = s.rule.after;
+  d["times"] = s.rule.times;
+  d["probability"] = s.rule.probability;
+  d["seed"] = s.rule.seed ? py::object(py::int_(*s.rule.seed)) : py::object(py::none());
+  d["matched"] = s.matched;
+  d["applied"] = s.applied;
+  d["spent"] = s.spent;
+  return d;
+}
+
 }  // namespace
 
 void register_cluster(py::module_& m) {
+  m.def(
+      "api_table",
+      [] {
+        py::list out;
+        for (const auto& api : protocol::all_apis()) {
+          out.append(py::make_tuple(api.key, std::string(api.name), api.min_version,
+                                    api.max_version));
+        }
+        return out;
+      },
+      "Every API the protocol codec defines: [(key, name, min_version, max_version)], by key.");
+  m.def(
+      "error_response_apis",
+      [] {
+        const auto& apis = broker::error_response_apis();
+        return std::vector<int16_t>(apis.begin(), apis.end());
+      },
+      "The API keys a fault rule can answer with an error (the others take latency, "
+      "drop_connection and black_hole only).");
+
   py::class_<ClusterHandle, std::shared_ptr<ClusterHandle>>(
       m, "LocalCluster",
       "A replicated cluster of brokers in this process, each on its own thread with its own "
@@ -310,12 +373,13 @@ void register_cluster(py::module_& m) {
           "crash.")
       .def(
           "restart_broker",
-          [](ClusterHandle& h, int32_t id, std::optional<int64_t> timeout_ms) {
+          [](ClusterHandle& h, int32_t id, std::optional<int64_t> timeout_ms, bool wait) {
             h.check_id(id);
-            h.restart_broker(id, timeout_ms);
+            h.restart_broker(id, timeout_ms, wait);
           },
-          py::arg("id"), py::arg("timeout_ms") = py::none(),
-          "Starts a stopped broker again on its ports and data directory; returns once it serves.")
+          py::arg("id"), py::arg("timeout_ms") = py::none(), py::arg("wait") = true,
+          "Starts a stopped broker again on its ports and data directory; returns once it serves "
+          "(wait=False: once it listens; then wait_ready()).")
       .def(
           "pause_broker",
           [](ClusterHandle& h, int32_t id) {
@@ -428,6 +492,139 @@ void register_cluster(py::module_& m) {
           "Broker `id`'s copy of a partition: {batches (RecordBatch v2 bytes from the batch "
           "holding `start`, below the high watermark if `committed`), log_start_offset, "
           "log_end_offset, high_watermark, leader}. Works while the broker is paused.")
+      .def(
+          "add_fault",
+          [](ClusterHandle& h, int32_t id, const std::string& action,
+             std::optional<int16_t> api_key, std::optional<std::string> topic,
+             std::optional<std::string> client_id, bool include_replication, int16_t error_code,
+             int64_t delay_ms, int64_t after, int64_t times, double probability,
+             std::optional<uint64_t> seed) {
+            server::FaultRule rule;
+            rule.action = fault_action(action);
+            rule.api_key = api_key;
+            rule.topic = std::move(topic);
+            rule.client_id = std::move(client_id);
+            rule.include_replication = include_replication;
+            rule.error_code = error_code;
+            rule.delay_ms = delay_ms;
+            rule.after = after;
+            rule.times = times;
+            rule.probability = probability;
+            rule.seed = seed;
+            auto& b = h.running_broker(id);
+            Result<uint64_t> added = make_error(Errc::unknown_server_error, "not added");
+            {
+              py::gil_scoped_release release;
+              added = b.request_faults().add(std::move(rule));
+            }
+            if (!added) throw py::value_error(added.error().message());
+            return *added;
+          },
+          py::arg("id"), py::arg("action"), py::arg("api_key") = py::none(),
+          py::arg("topic") = py::none(), py::arg("client_id") = py::none(),
+          py::arg("include_replication") = false, py::arg("error_code") = 0,
+          py::arg("delay_ms") = 0, py::arg("after") = 0, py::arg("times") = -1,
+          py::arg("probability") = 1.0, py::arg("seed") = py::none(),
+          "Adds a request fault rule to broker `id` (server/request_faults.h): action 'error', "
+          "'delay', 'drop_connection' or 'black_hole'. Returns its id on that broker; "
+          "ValueError says why a rule is refused.")
+      .def(
+          "remove_fault",
+          [](ClusterHandle& h, int32_t id, uint64_t rule_id) {
+            auto& b = h.running_broker(id);
+            py::gil_scoped_release release;
+            return b.request_faults().remove(rule_id);
+          },
+          py::arg("id"), py::arg("rule_id"),
+          "Removes a rule (its held requests are released: their connections close). False if "
+          "the broker has no such rule.")
+      .def(
+          "clear_faults",
+          [](ClusterHandle& h, int32_t id) {
+            auto& b = h.running_broker(id);
+            py::gil_scoped_release release;
+            b.request_faults().clear();
+          },
+          py::arg("id"), "Removes every request fault rule of broker `id`.")
+      .def(
+          "fault_rules",
+          [](ClusterHandle& h, int32_t id) {
+            auto& b = h.running_broker(id);
+            std::vector<server::FaultRuleState> rules;
+            {
+              py::gil_scoped_release release;
+              rules = b.request_faults().rules();
+            }
+            py::list out;
+            for (const auto& s : rules) out.append(rule_state_to_dict(s));
+            return out;
+          },
+          py::arg("id"),
+          "Broker `id`'s rules with their counters: [{id, action, api_key, topic, client_id, "
+          "include_replication, error_code, delay_ms, after, times, probability, seed, matched, "
+          "applied, spent}].")
+      .def(
+          "requests",
+          [](ClusterHandle& h, int32_t id) {
+            auto& b = h.running_broker(id);
+            std::vector<server::RequestLogEntry> entries;
+            {
+              py::gil_scoped_release release;
+              entries = b.request_log().snapshot();
+            }
+            py::list out;
+            for (const auto& e : entries) {
+              out.append(py::make_tuple(e.time_ms, e.api_key, std::string(e.api_name),
+                                        e.api_version, e.client_id, e.correlation_id,
+                                        e.connection_id, e.peer));
+            }
+            return out;
+          },
+          py::arg("id"),
+          "The requests broker `id` received (its last 10000, oldest first): [(time_ms, api_key, "
+          "api_name, api_version, client_id, correlation_id, connection_id, peer)].")
+      .def(
+          "clear_requests",
+          [](ClusterHandle& h, int32_t id) {
+            auto& b = h.running_broker(id);
+            py::gil_scoped_release release;
+            b.request_log().clear();
+          },
+          py::arg("id"), "Empties broker `id`'s request log.")
+      .def(
+          "set_disk_faults",
+          [](ClusterHandle& h, int32_t id, std::optional<int64_t> write_budget_bytes,
+             std::optional<int64_t> sync_delay_us, std::optional<int> fail_next_syncs) {
+            auto& b = h.running_broker(id);
+            storage::IoFaults* faults = b.disk_faults();
+            if (!faults) {
+              throw py::value_error("INVALID_REQUEST: broker " + std::to_string(id) +
+                                    " has no open logs");
+            }
+            if (write_budget_bytes) faults->write_budget_bytes = *write_budget_bytes;
+            if (sync_delay_us) faults->sync_delay_us = *sync_delay_us;
+            if (fail_next_syncs) faults->fail_next_syncs = *fail_next_syncs;
+          },
+          py::arg("id"), py::arg("write_budget_bytes") = py::none(),
+          py::arg("sync_delay_us") = py::none(), py::arg("fail_next_syncs") = py::none(),
+          "Disk faults of broker `id`'s partition logs (storage::IoFaults; None leaves a setting "
+          "as it is): write_budget_bytes (>= 0: writes beyond it fail with ENOSPC; -1: "
+          "unlimited), sync_delay_us (every fsync sleeps first), fail_next_syncs (the next N "
+          "fsyncs fail with EIO). A failed write or fsync takes the log directory offline until "
+          "the broker restarts.")
+      .def(
+          "disk_faults",
+          [](ClusterHandle& h, int32_t id) {
+            auto& b = h.running_broker(id);
+            storage::IoFaults* faults = b.disk_faults();
+            py::dict d;
+            if (!faults) return d;
+            d["write_budget_bytes"] = faults->write_budget_bytes.load();
+            d["sync_delay_us"] = faults->sync_delay_us.load();
+            d["fail_next_syncs"] = faults->fail_next_syncs.load();
+            return d;
+          },
+          py::arg("id"), "Broker `id`'s current disk fault settings.")
       .def("stop", &ClusterHandle::stop, "Clean shutdown of every broker.")
       .def("__enter__", [](std::shared_ptr<ClusterHandle> h) { return h; })
       .def("__exit__", [](ClusterHandle& h, py::args) { h.stop(); });

@@ -28,8 +28,10 @@ Every blocking call releases the GIL and can be interrupted with Ctrl-C. Calls o
 are serialised by a lock, so threads may share it. No thread or process is left after
 ``close()`` (or the ``with`` block).
 
-Fault injection per API (errors, latency, black holes), disk faults and ``advance_time`` are
-not here yet (issue 6); they will join ``kill``/``pause``/``partition`` below.
+Next to ``kill``/``pause``/``partition``, in-process clusters break per request: error answers,
+latency, dropped connections and black holes by API, topic and client id, the log of received
+requests, and disk faults (``inject_error``, ``requests``, ``disk_full``, ...; ``faults.py``).
+``advance_time`` is not here yet (issue 6).
 """
 
 from __future__ import annotations
@@ -40,16 +42,19 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from .faults import FaultRule, Faults, RequestRecord
 from .records import Record
 
 __all__ = [
     "BrokerHandle",
     "Cluster",
+    "FaultRule",
+    "RequestRecord",
     "PartitionInfo",
     "PartitionLag",
     "TopicInfo",
@@ -264,6 +269,7 @@ class Cluster:
         self._backend: _Backend | None = None
         self._finalizer: weakref.finalize | None = None
         self._handles = {i: BrokerHandle(self, i) for i in range(1, brokers + 1)}
+        self._faults = Faults(self)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -390,19 +396,23 @@ class Cluster:
         clean-shutdown marker, so ``restart`` recovers its logs as after a crash (what the OS
         already had stays, as with a killed process)."""
         with self._lock:
-            self._backend_or_raise(broker_id).kill(broker_id)
+            backend = self._backend_or_raise(broker_id)
+            self._faults._broker_stopping(broker_id)
+            backend.kill(broker_id)
 
     def stop(self, broker_id: int) -> None:
         """Clean stop of one broker (flushed, closed; SIGTERM in process mode). Its partitions
         fail over once its session expires (``broker.session.timeout.ms``)."""
         with self._lock:
-            self._backend_or_raise(broker_id).stop(broker_id)
+            backend = self._backend_or_raise(broker_id)
+            self._faults._broker_stopping(broker_id)
+            backend.stop(broker_id)
 
     def restart(self, broker_id: int) -> None:
         """Starts a stopped or killed broker again on its ports and data directory; returns once
-        it serves in the cluster."""
+        it serves in the cluster. Its request faults and disk faults are back before it serves."""
         with self._lock:
-            self._backend_or_raise(broker_id).restart(broker_id)
+            self._backend_or_raise(broker_id).restart(broker_id, self._faults._broker_started)
 
     def pause(self, broker_id: int) -> None:
         """The broker stops processing entirely, sockets open (SIGSTOP in process mode): clients
@@ -431,10 +441,83 @@ class Cluster:
         with self._lock:
             self._backend_or_raise().heal()
 
-    # Still to come here (issue 6): error injection per API key / topic / client id with
-    # triggers, added latency and black-holed connections, a full disk or a slow fsync (the C++
-    # side has storage::IoFaults per broker: LogManager::faults()), and advance_time (the
-    # brokers' Clock is injectable: LocalClusterOptions::clock).
+    # -- request and disk faults (in-process; faults.py has the rules' semantics) ---------------
+
+    @property
+    def faults(self) -> Faults:
+        """The request-fault, request-log and disk-fault API (the methods below delegate to it);
+        what the ``kafka_faults`` pytest fixture gives."""
+        return self._faults
+
+    def inject_error(self, api: int | str, error: int | str, *, topic: str | None = None,
+                     client_id: str | None = None, brokers: Iterable[int] | None = None,
+                     times: int | None = 1, after: int = 0, probability: float = 1.0,
+                     seed: int | None = None, include_replication: bool = False) -> FaultRule:
+        """Answers matching ``api`` requests (name or key) with ``error`` (Kafka error name or
+        code) in every error field of a well-formed answer. ``times=None``: until cleared. See
+        ``Faults.inject_error``."""
+        return self._faults.inject_error(
+            api, error, topic=topic, client_id=client_id, brokers=brokers, times=times,
+            after=after, probability=probability, seed=seed,
+            include_replication=include_replication)
+
+    def inject_latency(self, api: int | str | None = None, seconds: float = 0.2, *,
+                       topic: str | None = None, client_id: str | None = None,
+                       brokers: Iterable[int] | None = None, times: int | None = None,
+                       after: int = 0, probability: float = 1.0, seed: int | None = None,
+                       include_replication: bool = False) -> FaultRule:
+        """Handles matching requests ``seconds`` late (``api=None``: every API)."""
+        return self._faults.inject_latency(
+            api, seconds, topic=topic, client_id=client_id, brokers=brokers, times=times,
+            after=after, probability=probability, seed=seed,
+            include_replication=include_replication)
+
+    def drop_connections(self, api: int | str | None = None, *, topic: str | None = None,
+                         client_id: str | None = None, brokers: Iterable[int] | None = None,
+                         times: int | None = 1, after: int = 0, probability: float = 1.0,
+                         seed: int | None = None, include_replication: bool = False) -> FaultRule:
+        """Closes the client's connection instead of answering matching requests."""
+        return self._faults.drop_connections(
+            api, topic=topic, client_id=client_id, brokers=brokers, times=times, after=after,
+            probability=probability, seed=seed, include_replication=include_replication)
+
+    def black_hole(self, api: int | str | None = None, *, topic: str | None = None,
+                   client_id: str | None = None, brokers: Iterable[int] | None = None,
+                   times: int | None = None, after: int = 0, probability: float = 1.0,
+                   seed: int | None = None, include_replication: bool = False) -> FaultRule:
+        """Never answers matching requests (connections stay open: clients time out); with
+        ``api=None`` the network between clients and ``brokers`` is cut. Clearing releases them."""
+        return self._faults.black_hole(
+            api, topic=topic, client_id=client_id, brokers=brokers, times=times, after=after,
+            probability=probability, seed=seed, include_replication=include_replication)
+
+    def clear_faults(self) -> None:
+        """Removes every request fault rule on every broker and every disk fault."""
+        self._faults.clear()
+
+    def requests(self, broker: int | None = None, api: int | str | None = None,
+                 client_id: str | None = None) -> list[RequestRecord]:
+        """The requests the brokers received (the last 10,000 per broker), oldest first."""
+        return self._faults.requests(broker, api, client_id)
+
+    def clear_requests(self, broker: int | None = None) -> None:
+        self._faults.clear_requests(broker)
+
+    def disk_full(self, broker_id: int, full: bool = True) -> None:
+        """Writes to the broker's partition logs fail with ENOSPC (produce: KAFKA_STORAGE_ERROR).
+        The failed write takes its log directory offline until the broker restarts."""
+        self._faults.disk_full(broker_id, full)
+
+    def slow_fsync(self, broker_id: int, seconds: float) -> None:
+        """Every fsync of the broker's partition logs takes ``seconds`` longer (0: off)."""
+        self._faults.slow_fsync(broker_id, seconds)
+
+    def fail_fsyncs(self, broker_id: int, count: int = 1) -> None:
+        """The broker's next ``count`` fsyncs fail with EIO (its log directory goes offline)."""
+        self._faults.fail_fsyncs(broker_id, count)
+
+    # Still to come here (issue 6): advance_time (the brokers' Clock is injectable:
+    # LocalClusterOptions::clock).
 
     # -- white box -------------------------------------------------------------------------------
 
@@ -551,7 +634,8 @@ class _Backend:
     def delete_topic(self, name: str, timeout: float) -> None: ...
     def kill(self, broker_id: int) -> None: ...
     def stop(self, broker_id: int) -> None: ...
-    def restart(self, broker_id: int) -> None: ...
+    def restart(self, broker_id: int, on_started: Callable[[int], None] | None = None
+                ) -> None: ...
     def pause(self, broker_id: int) -> None: ...
     def resume(self, broker_id: int) -> None: ...
     def partition(self, side_a: list[int], side_b: list[int]) -> None: ...
@@ -579,6 +663,11 @@ class _InProcess(_Backend):
                                      ready_timeout_ms=int(ready_timeout * 1000))
         self._ready_timeout_ms = int(ready_timeout * 1000)
         self.bootstrap_servers = self._cluster.bootstrap_servers
+
+    @property
+    def native(self) -> Any:
+        """The _core.LocalCluster (request and disk faults, request logs)."""
+        return self._cluster
 
     def close(self) -> None:
         self._cluster.stop()
@@ -619,8 +708,13 @@ class _InProcess(_Backend):
     def stop(self, broker_id: int) -> None:
         self._cluster.stop_broker(broker_id)
 
-    def restart(self, broker_id: int) -> None:
-        self._cluster.restart_broker(broker_id, timeout_ms=self._ready_timeout_ms)
+    def restart(self, broker_id: int, on_started: Callable[[int], None] | None = None) -> None:
+        # Faults go back on before the broker serves: it listens now, it accepts clients only
+        # once it has rejoined the cluster (wait_ready).
+        self._cluster.restart_broker(broker_id, timeout_ms=self._ready_timeout_ms, wait=False)
+        if on_started is not None:
+            on_started(broker_id)
+        self._cluster.wait_ready(self._ready_timeout_ms)
 
     def pause(self, broker_id: int) -> None:
         self._cluster.pause_broker(broker_id)
@@ -831,7 +925,7 @@ class _Processes(_Backend):
         self._check_running(broker_id)
         self._servers[broker_id].stop()
 
-    def restart(self, broker_id: int) -> None:
+    def restart(self, broker_id: int, on_started: Callable[[int], None] | None = None) -> None:
         server = self._servers[broker_id]
         if server.running:
             raise ValueError(f"INVALID_REQUEST: broker {broker_id} is running")

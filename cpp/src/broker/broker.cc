@@ -6,9 +6,11 @@
 #include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
 #include "broker/controller_service.h"
+#include "broker/error_responses.h"
 #include "broker/fetch_sessions.h"
 #include "broker/handlers/handlers.h"
 #include "broker/offsets_topic.h"
+#include "broker/request_hooks.h"
 #include "common/log.h"
 #include "replication/hw_checkpoint.h"
 #include "replication/replica_fetcher.h"
@@ -36,7 +38,8 @@ replication::ReplicaState replica_state(const metadata::PartitionState& p) {
 
 }  // namespace
 
-Broker::Broker(BrokerConfig config) : config_(std::move(config)) {}
+Broker::Broker(BrokerConfig config)
+    : config_(std::move(config)), request_faults_(error_response_apis()) {}
 
 Broker::~Broker() { (void)stop(); }
 
@@ -151,6 +154,14 @@ Result<void> Broker::open() {
   groups_ = std::make_unique<group::GroupCoordinator>(config_.groups, *offsets_topic_, *config_.clock);
   offsets_topic_->set_coordinator(groups_.get());
   register_handlers(registry_, *this);
+  request_hooks_ = std::make_unique<RequestHooks>(*this, io_, request_faults_, request_log_);
+  request_hooks_->install(registry_);
+  // Rules are removed on other threads; their held requests are dropped on the reactor.
+  request_faults_.set_removal_hook([this](std::vector<uint64_t> ids) {
+    asio::post(io_, [this, ids = std::move(ids)] {
+      if (request_hooks_) request_hooks_->release(ids);
+    });
+  });
   server_ = std::make_unique<server::Server>(io_, registry_, config_.limits);
   if (auto r = server_->listen(config_.listen_host, config_.port, /*accept_now=*/false); !r) return r;
   port_ = server_->port();
@@ -639,6 +650,8 @@ void Broker::write_hw_checkpoint() {
 }
 
 Result<void> Broker::shutdown_on_reactor(bool clean) {
+  // Held and delayed requests die here, on the reactor, with their connections.
+  if (request_hooks_) request_hooks_->release_all();
   if (tick_timer_) tick_timer_->cancel();
   if (group_timer_) group_timer_->cancel();
   if (cluster_timer_) cluster_timer_->cancel();

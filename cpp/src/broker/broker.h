@@ -25,6 +25,8 @@
 #include "replication/partition.h"
 #include "server/asio.h"
 #include "server/handler_registry.h"
+#include "server/request_faults.h"
+#include "server/request_log.h"
 #include "server/server.h"
 #include "storage/io_faults.h"
 #include "storage/log_manager.h"
@@ -42,6 +44,7 @@ class ControllerChannel;
 class ControllerService;
 class FetchSessionCache;
 class OffsetsTopic;
+class RequestHooks;
 
 class Broker {
  public:
@@ -96,6 +99,16 @@ class Broker {
   // link (Raft and controller messages, follower fetches). Clients still reach this broker.
   using LinkFilter = std::function<bool(int32_t from, int32_t to)>;
   void set_link_filter(LinkFilter filter);
+  // Request-level fault injection and the log of received requests on the Kafka listener
+  // (server/request_faults.h, server/request_log.h). Any thread, for the broker's lifetime; rules
+  // apply from the next request on. Held (black-holed) requests are released when their rule is
+  // removed or the broker stops.
+  server::RequestFaults& request_faults() { return request_faults_; }
+  server::RequestLog& request_log() { return request_log_; }
+  // The partition logs' disk faults (LogManager::faults(): full disk, slow or failing fsync).
+  // Any thread (atomics); nullptr once a kill() closed the logs. A failed write or fsync takes
+  // the log directory offline until the broker restarts, as in Kafka.
+  storage::IoFaults* disk_faults() { return logs_ ? &logs_->faults() : nullptr; }
 
   // ---- reactor thread only (handlers) ----
   const BrokerConfig& config() const { return config_; }
@@ -195,6 +208,10 @@ class Broker {
   int64_t next_producer_id_ = 0;
   int64_t producer_id_end_ = 0;
   std::vector<std::function<void(Result<int64_t>)>> producer_id_waiters_;
+  // Declared last: the hooks (which hold parked requests) go first, then the rules and the log.
+  server::RequestLog request_log_;
+  server::RequestFaults request_faults_;
+  std::unique_ptr<RequestHooks> request_hooks_;
 };
 
 }  // namespace kafkacore::broker

@@ -27,6 +27,12 @@ Fixtures:
     Both are closed after the test. ``kafka_producer_factory(**config)`` /
     ``kafka_consumer_factory(**config)`` make more (Kafka config names, ``_`` for ``.``).
 
+``kafka_faults``
+    ``kafka_cluster.faults``: request faults (``inject_error``, ``inject_latency``,
+    ``drop_connections``, ``black_hole``), the request log (``requests``) and disk faults
+    (``disk_full``, ``slow_fsync``, ``fail_fsyncs``) of the test's cluster; every fault is cleared
+    after the test, even one the test left behind. In-process clusters only.
+
 ``kafka_broker`` / ``kafka_broker_factory``
     A single ``_core.Broker`` in this process (the lower-level object; kept for existing tests).
     ``pytest --kafka-bootstrap-servers=HOST:PORT`` makes them hand out that running cluster
@@ -117,6 +123,15 @@ def kafka_topic(request: pytest.FixtureRequest, kafka_topic_factory: Callable[..
     marker = request.node.get_closest_marker("kafka_topic")
     return kafka_topic_factory(*(marker.args if marker else ()),
                                **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def kafka_faults(kafka_cluster: Any) -> Iterator[Any]:
+    faults = kafka_cluster.faults  # in process mode its calls raise NotImplementedError
+    yield faults
+    # Held (black-holed) requests are released here, before the cluster closes.
+    if kafka_cluster.started and kafka_cluster.mode == "inprocess":
+        faults.clear()
 
 
 # ------------------------------------------------------------------------------------------------
