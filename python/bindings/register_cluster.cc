@@ -266,7 +266,7 @@ void register_cluster(py::module_& m) {
       py::dynamic_attr())
       .def(py::init([](int brokers, const std::string& data_dir,
                        const std::map<std::string, std::string>& properties, int base_port,
-                       int base_controller_port, int64_t ready_timeout_ms) {
+                       int base_controller_port, int64_t ready_timeout_ms, bool manual_clock) {
              if (brokers < 1) throw py::value_error("a cluster needs at least one broker");
              broker::LocalClusterOptions options;
              options.brokers = brokers;
@@ -278,6 +278,7 @@ void register_cluster(py::module_& m) {
                options.host = it->second;
              }
              options.ready_timeout_ms = ready_timeout_ms;
+             options.manual_clock = manual_clock;
              options.wait_ready = false;  // waited for below, interruptibly
              auto handle = std::make_shared<ClusterHandle>();
              handle->ready_timeout_ms = ready_timeout_ms;
@@ -303,6 +304,7 @@ void register_cluster(py::module_& m) {
            py::arg("brokers"), py::arg("data_dir"),
            py::arg("properties") = std::map<std::string, std::string>{}, py::arg("base_port") = 0,
            py::arg("base_controller_port") = 0, py::arg("ready_timeout_ms") = 30000,
+           py::arg("manual_clock") = false,
            "Starts `brokers` brokers (ids 1..N) with Kafka-named `properties` shared by all; "
            "broker i listens on base_port + i - 1 and base_controller_port + i - 1 (0: any free "
            "port). Returns once every broker serves in the cluster (Ctrl-C interrupts and stops "
@@ -310,6 +312,21 @@ void register_cluster(py::module_& m) {
       .def_property_readonly("bootstrap_servers",
                              [](ClusterHandle& h) { return h.get().bootstrap_servers(); })
       .def_property_readonly("broker_ids", [](ClusterHandle& h) { return h.get().broker_ids(); })
+      .def(
+          "advance_time",
+          [](ClusterHandle& h, int64_t ms) {
+            Result<void> moved;
+            {
+              py::gil_scoped_release release;
+              moved = h.get().advance_time(ms);
+            }
+            if (!moved) throw_value_error(moved.error());
+          },
+          py::arg("ms"),
+          "Moves a manual clock forward and runs every broker's timed work at once.")
+      .def_property_readonly(
+          "now_ms", [](ClusterHandle& h) { return h.get().now_ms(); },
+          "The time the brokers see, ms since the epoch.")
       .def(
           "broker_port",
           [](ClusterHandle& h, int32_t id) -> int {

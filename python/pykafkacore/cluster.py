@@ -242,16 +242,22 @@ class Cluster:
     test-friendly defaults (``TEST_DEFAULTS``, and ``MULTI_BROKER_DEFAULTS`` with several
     brokers; see docs/testing.md).
     ``ready_timeout``: seconds to wait for start-up (and for a restarted broker).
+    ``manual_clock``: the brokers' clock starts at the current time and moves only with
+    ``advance_time()`` (group session and rebalance deadlines, offsets expiry, retention,
+    LogAppendTime); in-process only. Liveness (broker sessions, Raft, replica lag) stays real.
     """
 
     def __init__(self, brokers: int = 1, data_dir: str | Path | None = None,
                  mode: Mode = "inprocess", *, ready_timeout: float = 30.0,
                  configs: Mapping[str, Any] | None = None, host: str = "127.0.0.1",
-                 **broker_configs: Any) -> None:
+                 manual_clock: bool = False, **broker_configs: Any) -> None:
         if brokers < 1:
             raise ValueError("a cluster needs at least one broker")
         if mode not in ("inprocess", "process"):
             raise ValueError(f"mode must be 'inprocess' or 'process', not {mode!r}")
+        if manual_clock and mode != "inprocess":
+            raise ValueError("manual_clock needs mode='inprocess'")
+        self._manual_clock = manual_clock
         self._size = brokers
         self._mode: Mode = mode
         self._host = host
@@ -283,10 +289,14 @@ class Cluster:
                 data_dir, temporary = self._given_dir, False
             else:
                 data_dir, temporary = Path(tempfile.mkdtemp(prefix="pykafkacore-")), True
-            backend_type = _InProcess if self._mode == "inprocess" else _Processes
             try:
-                backend = backend_type(self._size, data_dir, self.properties, self._host,
-                                       self._ready_timeout)
+                backend: _Backend
+                if self._mode == "inprocess":
+                    backend = _InProcess(self._size, data_dir, self.properties, self._host,
+                                         self._ready_timeout, self._manual_clock)
+                else:
+                    backend = _Processes(self._size, data_dir, self.properties, self._host,
+                                         self._ready_timeout)
             except BaseException:
                 if temporary:
                     shutil.rmtree(data_dir, ignore_errors=True)
@@ -553,9 +563,68 @@ class Cluster:
     def lag(self, group: str) -> dict[tuple[str, int], PartitionLag]:
         """Per partition the group committed to: committed offset, end offset (high
         watermark) and lag."""
+        from .admin import AdminClient
+
         with self._lock:
             bootstrap = self._backend_or_raise().bootstrap_servers
-        return _ClientAdmin(bootstrap).lag(group)
+        with AdminClient(bootstrap) as admin:
+            return {(tp.topic, tp.partition): lag for tp, lag in admin.lag(group).items()}
+
+    def reset_offsets(self, group: str, to: str | int | Mapping[tuple[str, int], int] = "earliest",
+                      *, topic: str | None = None) -> dict[tuple[str, int], int]:
+        """Moves the committed offsets of ``group`` (which must have no active members, as
+        with kafka-consumer-groups.sh) for every partition it committed to, or every partition
+        of ``topic``: ``to`` is ``"earliest"``, ``"latest"``, an offset (clamped to each
+        partition's range) or a ``{(topic, partition): offset}`` mapping. Returns what was
+        committed."""
+        from .admin import AdminClient
+
+        with self._lock:
+            backend = self._backend_or_raise()
+            bootstrap = backend.bootstrap_servers
+            partitions = ([(topic, p.partition) for p in backend.topics()[topic].partitions]
+                          if topic is not None else None)
+        with AdminClient(bootstrap) as admin:
+            if isinstance(to, Mapping):
+                target = {(t, p): int(o) for (t, p), o in to.items()}
+            else:
+                if partitions is None:
+                    partitions = [(tp.topic, tp.partition)
+                                  for tp in admin.list_group_offsets(group)]
+                if not partitions:
+                    return {}
+                earliest = admin.list_offsets(partitions, spec="earliest")
+                latest = admin.list_offsets(partitions, spec="latest")
+                target = {}
+                for tp in partitions:
+                    low, high = earliest[tp].offset, latest[tp].offset
+                    if to == "earliest":
+                        target[tp] = low
+                    elif to == "latest":
+                        target[tp] = high
+                    elif isinstance(to, int) and not isinstance(to, bool):
+                        target[tp] = min(max(to, low), high)
+                    else:
+                        raise ValueError(f"to must be 'earliest', 'latest', an offset or a "
+                                         f"mapping, not {to!r}")
+            admin.alter_group_offsets(group, target)
+        return target
+
+    def advance_time(self, seconds: float) -> None:
+        """Moves the brokers' manual clock (``Cluster(manual_clock=True)``) forward and has
+        every broker do its time-based work at once: when this returns, expired group members
+        are gone, expired offsets and retention-expired segments deleted."""
+        if not self._manual_clock:
+            raise RuntimeError("advance_time needs Cluster(manual_clock=True)")
+        with self._lock:
+            self._backend_or_raise().native.advance_time(int(seconds * 1000))
+
+    def now(self) -> float:
+        """The brokers' time in seconds since the epoch (the manual clock's, if any)."""
+        if not self._manual_clock:
+            return time.time()
+        with self._lock:
+            return self._backend_or_raise().native.now_ms / 1000
 
     # -- display ---------------------------------------------------------------------------------
 
@@ -655,12 +724,13 @@ def _topic_info(name: str, d: Mapping[str, Any]) -> TopicInfo:
 
 class _InProcess(_Backend):
     def __init__(self, size: int, data_dir: Path, properties: dict[str, str], host: str,
-                 ready_timeout: float) -> None:
+                 ready_timeout: float, manual_clock: bool = False) -> None:
         from ._core import LocalCluster
 
         props = {**properties, "host": host}
         self._cluster = LocalCluster(size, str(data_dir), props,
-                                     ready_timeout_ms=int(ready_timeout * 1000))
+                                     ready_timeout_ms=int(ready_timeout * 1000),
+                                     manual_clock=manual_clock)
         self._ready_timeout_ms = int(ready_timeout * 1000)
         self.bootstrap_servers = self._cluster.bootstrap_servers
 
