@@ -554,11 +554,15 @@ class Cluster:
             return backend.records(broker, topic, partition, start, committed)
 
     def describe_groups(self, *groups: str) -> dict[str, Any]:
-        """Consumer groups (all of them without arguments) as confluent-kafka's
-        ConsumerGroupDescription objects (state, members with assignments, coordinator)."""
+        """Consumer groups (all of them without arguments) as pykafkacore.admin
+        GroupDescriptions: state, assignor, coordinator, members with their assignments."""
+        from .admin import AdminClient
+
         with self._lock:
             bootstrap = self._backend_or_raise().bootstrap_servers
-        return _ClientAdmin(bootstrap).describe_groups(list(groups))
+        with AdminClient(bootstrap) as admin:
+            names = list(groups) or [g.group_id for g in admin.list_groups()]
+            return admin.describe_groups(names) if names else {}
 
     def lag(self, group: str) -> dict[tuple[str, int], PartitionLag]:
         """Per partition the group committed to: committed offset, end offset (high
@@ -648,7 +652,33 @@ class Cluster:
         topics = self.topics()
         title = (f"<p><b>pykafkacore cluster</b> ({self._mode}, {self._size} broker(s)) "
                  f"<code>{html.escape(self.bootstrap_servers)}</code></p>")
-        return title + brokers + (_topics_table(topics) if topics else "<p>no topics</p>")
+        return (title + brokers + (_topics_table(topics) if topics else "<p>no topics</p>")
+                + self._groups_html())
+
+    def _groups_html(self) -> str:
+        """Consumer groups with their state, members and total lag; a cluster that does not
+        answer in time shows none rather than blocking the notebook."""
+        from .admin import AdminClient
+        from .errors import KafkaError
+
+        try:
+            with AdminClient(self.bootstrap_servers, request_timeout_ms=2000) as admin:
+                names = [g.group_id for g in admin.list_groups(timeout=2)]
+                if not names:
+                    return ""
+                described = admin.describe_groups(names, timeout=2)
+                rows = []
+                for name in sorted(described):
+                    g = described[name]
+                    lags = admin.lag(name, timeout=2).values()
+                    total = sum(lag.lag for lag in lags if lag.lag >= 0)
+                    rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(g.state)}</td>"
+                                f"<td>{len(g.members)}</td><td>{len(lags)}</td><td>{total}</td></tr>")
+        except KafkaError:
+            return ""
+        return ("<table><thead><tr><th>group</th><th>state</th><th>members</th>"
+                "<th>partitions committed</th><th>lag</th></tr></thead><tbody>"
+                + "".join(rows) + "</tbody></table>")
 
     # -- internals -------------------------------------------------------------------------------
 

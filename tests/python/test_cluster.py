@@ -295,8 +295,12 @@ def test_describe_groups_and_lag() -> None:
         consumer.commit(message=first, asynchronous=False)  # partition 0: offset 1 of 3
         groups = c.describe_groups()
         assert "g1" in groups and len(groups["g1"].members) == 1
+        assert groups["g1"].state == "Stable" and groups["g1"].protocol == "range"
         lag = c.lag("g1")
         assert lag[("lagging", 0)] == (1, 3, 2)
+        page = c._repr_html_()
+        assert "<th>group</th>" in page
+        assert "<tr><td>g1</td><td>Stable</td><td>1</td><td>1</td><td>2</td></tr>" in page
         consumer.close()
         del producer
 
