@@ -129,6 +129,14 @@ def _fresh_topic() -> str:
     return f"t-{uuid.uuid4().hex[:8]}"
 
 
+def _rotated(clients: dict[str, Callable], run: int) -> list[tuple[str, Callable]]:
+    """Each run starts with another client: the broker's page cache and the box's state drift
+    during a run, and whoever always went first would always get the fresher machine."""
+    items = list(clients.items())
+    k = run % len(items)
+    return items[k:] + items[:k]
+
+
 def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
     rows = []
     for size in SIZES:
@@ -136,8 +144,8 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
         producers = {"confluent-kafka": produce_confluent, "pykafkacore send_many": produce_ours_many,
                      "pykafkacore send": produce_ours_send}
         rates: dict[str, list[float]] = {name: [] for name in producers}
-        for _ in range(runs):
-            for name, fn in producers.items():
+        for run in range(runs):
+            for name, fn in _rotated(producers, run):
                 rates[name].append(fn(bootstrap, _fresh_topic(), n, size))
         rows.append({"client": "producer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})
@@ -146,8 +154,8 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
         produce_confluent(bootstrap, topic, n, size)
         consumers = {"confluent-kafka": consume_confluent, "pykafkacore poll": consume_ours}
         rates = {name: [] for name in consumers}
-        for _ in range(runs):
-            for name, fn in consumers.items():
+        for run in range(runs):
+            for name, fn in _rotated(consumers, run):
                 rates[name].append(fn(bootstrap, topic, n))
         rows.append({"client": "consumer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})

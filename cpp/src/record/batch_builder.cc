@@ -19,6 +19,10 @@ void write_nullable(Bytes& out, std::optional<ByteView> bytes) {
   out.insert(out.end(), bytes->begin(), bytes->end());
 }
 
+size_t nullable_size(std::optional<ByteView> bytes) {
+  return bytes ? varint_size(static_cast<int32_t>(bytes->size())) + bytes->size() : 1;
+}
+
 }  // namespace
 
 BatchOptions options_like(const RecordBatchView& batch) {
@@ -53,20 +57,27 @@ void BatchBuilder::append_with_offset_delta(int32_t offset_delta, int64_t timest
   assert(offset_delta > last_delta_);
   if (!base_timestamp_) base_timestamp_ = options_.base_timestamp.value_or(timestamp);
   max_timestamp_ = std::max(max_timestamp_, timestamp);
-  // Encode the body first: the record's length prefix comes before it.
-  scratch_.clear();
-  scratch_.push_back(std::byte{0});  // record attributes: unused
-  write_varlong(scratch_, timestamp - *base_timestamp_);
-  write_varint(scratch_, offset_delta);
-  write_nullable(scratch_, key);
-  write_nullable(scratch_, value);
-  write_varint(scratch_, static_cast<int32_t>(headers.size()));
+  // The length prefix comes first, so the body's size is computed rather than encoded twice:
+  // key and value bytes are copied exactly once, straight into the batch.
+  const int64_t timestamp_delta = timestamp - *base_timestamp_;
+  size_t body = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
+                nullable_size(key) + nullable_size(value) +
+                varint_size(static_cast<int32_t>(headers.size()));
+  for (const auto& h : headers) body += nullable_size(h.key) + nullable_size(h.value);
+  const size_t needed = records_.size() + varint_size(static_cast<int32_t>(body)) + body;
+  if (needed > records_.capacity()) records_.reserve(std::max(needed, 2 * records_.capacity()));
+  write_varint(records_, static_cast<int32_t>(body));
+  records_.push_back(std::byte{0});  // record attributes: unused
+  write_varlong(records_, timestamp_delta);
+  write_varint(records_, offset_delta);
+  write_nullable(records_, key);
+  write_nullable(records_, value);
+  write_varint(records_, static_cast<int32_t>(headers.size()));
   for (const auto& h : headers) {
-    write_nullable(scratch_, h.key);
-    write_nullable(scratch_, h.value);
+    write_nullable(records_, h.key);
+    write_nullable(records_, h.value);
   }
-  write_varint(records_, static_cast<int32_t>(scratch_.size()));
-  records_.insert(records_.end(), scratch_.begin(), scratch_.end());
+  assert(records_.size() == needed);
   last_delta_ = offset_delta;
   ++count_;
 }

@@ -66,7 +66,6 @@ class BatchBuilder {
  private:
   BatchOptions options_;
   Bytes records_;  // uncompressed; timestamp deltas against base_timestamp_, fixed at first append
-  Bytes scratch_;
   int32_t count_ = 0;
   int32_t last_delta_ = -1;
   std::optional<int64_t> base_timestamp_;
