@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 
 from pykafkacore import AdminClient, Cluster, ConfigResource, NewTopic
-from pykafkacore._core import set_log_level
+from pykafkacore import set_log_level
 from pykafkacore.errors import TopicAlreadyExistsError
 
 

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from pykafkacore import Cluster, Consumer, Producer
-from pykafkacore._core import set_log_level
+from pykafkacore import set_log_level
 
 TOPIC = "payments"
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 
 from pykafkacore import AdminClient, Cluster, Consumer, NewTopic, Producer
-from pykafkacore._core import set_log_level
+from pykafkacore import set_log_level
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ parts that form the public API.
 
 from __future__ import annotations
 
-from ._core import build_batch, crc32c, crc32c_hardware, decode_batches
+from ._core import build_batch, crc32c, crc32c_hardware, decode_batches, set_log_level
 from . import errors
 from .admin import (AdminClient, AlterConfigOp, ConfigEntry, ConfigResource, NewTopic,
                     OffsetAndMetadata)
@@ -42,4 +42,5 @@ __all__ = [
     "crc32c",
     "crc32c_hardware",
     "decode_batches",
+    "set_log_level",
 ]
