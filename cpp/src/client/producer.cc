@@ -282,7 +282,10 @@ struct Producer::Impl {
         const bool retrying = b->attempts > 0;
         if (retrying && st.in_flight > 0) continue;  // resend in order, one at a time
         if (st.in_flight >= (retrying ? 1 : s.max_in_flight)) continue;
-        if (retrying && b->retry_at > now) {
+        if (retrying && b->retry_at > now && leader == b->sent_to) {
+          // Keep asking who leads (rate-limited to one Metadata per retry.backoff.ms): the
+          // batch goes as soon as a new leader shows up rather than at the end of its backoff.
+          if (b->leader_suspect) need_metadata = true;
           next_wake = std::min(next_wake, b->retry_at);
           continue;
         }
@@ -318,6 +321,7 @@ struct Producer::Impl {
         }
         bytes += b->built->size();
         b->closed = true;
+        b->sent_to = leader;
         requests[leader].push_back(b);
         ++st.in_flight;
         queue.pop_front();
@@ -450,7 +454,8 @@ struct Producer::Impl {
       finished.push_back({b, std::unexpected(error)});
       return;
     }
-    if (invalidates_metadata(code)) nc->update_metadata();
+    b->leader_suspect = invalidates_metadata(code);
+    if (b->leader_suspect) nc->update_metadata();
     if (b->producer_id != producer_id) unfreeze(*b);
     b->attempts++;
     b->retry_at = now + retry_backoff(b->attempts);

@@ -40,6 +40,10 @@ struct ProducerBatch {
   int32_t base_sequence = -1;
   int attempts = 0;
   SteadyTime retry_at{};
+  // The leader the last attempt went to: once the metadata names another one, a retry goes at
+  // once instead of after its backoff (as KIP-951 has Kafka's clients do after a failover).
+  int32_t sent_to = -1;
+  bool leader_suspect = false;  // the last attempt failed in a way that says the leader moved
   int32_t record_count() const { return static_cast<int32_t>(timestamps.size()); }
 };
 using BatchPtr = std::shared_ptr<ProducerBatch>;
