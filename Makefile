@@ -70,7 +70,8 @@ bench bench-full: bootstrap
 	$(PYTHON) bench/client_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
 	  --out build/bench/results/clients-$(if $(filter bench-full,$@),full,short).json
 
-# Foreground until Ctrl-C; for now the storage layer only (see `pykafkacore serve`).
+# One broker on 127.0.0.1:9092 with its data in ./data, in the foreground until Ctrl-C
+# (`pykafkacore serve --brokers 3` for a 3-broker cluster).
 run: bootstrap
 	.venv/bin/pykafkacore serve --data-dir data
 
