@@ -1,0 +1,25 @@
+#pragma once
+// Restores state stores from their changelog partitions (or a table's source topic) before a
+// task processes: every record from the beginning up to the end offset seen at the start.
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "client/config.h"
+#include "client/types.h"
+#include "common/error.h"
+#include "streams/state_store.h"
+
+namespace kafkacore::streams {
+
+struct RestoreTarget {
+  client::TopicPartition source;
+  StateStore* store = nullptr;
+};
+
+// Returns how many records were applied. Stops early (with what it has) once `stop` is set.
+Result<int64_t> restore_stores(const client::Properties& consumer_config,
+                               const std::vector<RestoreTarget>& targets,
+                               const std::atomic<bool>& stop);
+
+}  // namespace kafkacore::streams
