@@ -40,7 +40,7 @@ endforeach()
 
 add_library(kafkacore INTERFACE)
 add_library(kafkacore::kafkacore ALIAS kafkacore)
-target_link_libraries(kafkacore INTERFACE kafkacore_broker kafkacore_client)
+target_link_libraries(kafkacore INTERFACE kafkacore_broker kafkacore_client kafkacore_streams)
 target_compile_features(kafkacore INTERFACE cxx_std_23)
 target_include_directories(kafkacore INTERFACE
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/cpp/include>

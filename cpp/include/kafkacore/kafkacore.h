@@ -7,6 +7,7 @@
 //   kafkacore/producer.h       Producer, ProducerRecord     Kafka clients, for any cluster
 //   kafkacore/consumer.h       Consumer, ConsumerRecord
 //   kafkacore/admin_client.h   AdminClient, NewTopic
+//   kafkacore/streams.h        StreamsBuilder, KafkaStreams stream processing (Streams DSL)
 //   kafkacore/bytes.h          bytes_of(), string_of()      keys and values from/to text
 //   kafkacore/version.h        KAFKACORE_VERSION
 //
@@ -20,4 +21,5 @@
 #include "kafkacore/consumer.h"       // IWYU pragma: export
 #include "kafkacore/local_cluster.h"  // IWYU pragma: export
 #include "kafkacore/producer.h"       // IWYU pragma: export
+#include "kafkacore/streams.h"        // IWYU pragma: export
 #include "kafkacore/version.h"        // IWYU pragma: export
