@@ -370,23 +370,44 @@ struct KafkaStreams::Impl final : RecordSender {
     return {};
   }
 
+  // Within a task, records of its different input partitions go in timestamp order (always
+  // offset order within one partition), so a join sees table updates and stream records in
+  // event-time order as far as this batch allows, as Kafka Streams' record picking does.
   Result<void> process(const std::vector<client::ConsumerRecord>& records) {
     if (records.empty()) return {};
+    std::map<TaskId, std::map<TopicPartition, std::vector<const client::ConsumerRecord*>>> queues;
+    for (const auto& record : records) {
+      TaskId id{plan.sub_topology_by_topic.at(record.topic), record.partition};
+      queues[id][TopicPartition{record.topic, record.partition}].push_back(&record);
+    }
     Result<void> result;
     int64_t done = 0;
     scoped([&] {
       std::lock_guard lock(tasks_mu);
-      for (const auto& record : records) {
-        TaskId id{plan.sub_topology_by_topic.at(record.topic), record.partition};
+      for (auto& [id, by_partition] : queues) {
         auto it = tasks.find(id);
         if (it == tasks.end()) continue;  // revoked meanwhile
-        if (auto ok = it->second->process(record); !ok) {
-          result = std::unexpected(Error(ok.error().code(), "task " + id.to_string() + ": " +
-                                                                ok.error().message()));
-          return;
+        std::map<TopicPartition, size_t> next;
+        for (const auto& [tp, queue] : by_partition) next[tp] = 0;
+        while (true) {
+          const client::ConsumerRecord* pick = nullptr;
+          for (const auto& [tp, queue] : by_partition) {
+            size_t i = next[tp];
+            if (i < queue.size() && (pick == nullptr || queue[i]->timestamp < pick->timestamp)) {
+              pick = queue[i];
+            }
+          }
+          if (pick == nullptr) break;
+          TopicPartition tp{pick->topic, pick->partition};
+          ++next[tp];
+          if (auto ok = it->second->process(*pick); !ok) {
+            result = std::unexpected(Error(ok.error().code(), "task " + id.to_string() + ": " +
+                                                                  ok.error().message()));
+            return;
+          }
+          processed[tp] = pick->offset + 1;
+          ++done;
         }
-        processed[TopicPartition{record.topic, record.partition}] = record.offset + 1;
-        ++done;
       }
     });
     std::lock_guard lock(mu);
