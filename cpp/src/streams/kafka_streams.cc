@@ -1,6 +1,8 @@
 #include "streams/kafka_streams.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -118,6 +120,10 @@ std::optional<int64_t> decode_stream_time(const std::string& metadata) {
 struct KafkaStreams::Impl final : RecordSender {
   Impl(Topology t, StreamsConfig c) : topology(std::move(t)), config(std::move(c)) {
     subs = topology.sub_topologies();
+    if (auto it = config.consumer.find("max.poll.records"); it != config.consumer.end()) {
+      // Consumer::create validates the value; a bad one never gets to run.
+      max_poll_records = std::max<size_t>(1, std::strtoul(it->second.c_str(), nullptr, 10));
+    }
   }
 
   Topology topology;
@@ -145,7 +151,9 @@ struct KafkaStreams::Impl final : RecordSender {
   // Stream thread only.
   std::map<TopicPartition, int64_t> processed;  // next offset to commit
   std::vector<TopicPartition> assigned_pending;
-  bool assignment_received = false;  // a rebalance completed (even with nothing for us)
+  bool assignment_received = false;
+  bool last_poll_full = false;
+  size_t max_poll_records = 1000;  // a rebalance completed (even with nothing for us)
   Clock::time_point last_commit = Clock::now();
 
   std::mutex send_mu;
@@ -284,6 +292,8 @@ struct KafkaStreams::Impl final : RecordSender {
       }
       impl_.close_tasks();
       impl_.processed.clear();
+      // One poll() may run several rebalances: an assignment not yet acted on is gone too.
+      impl_.assigned_pending.clear();
     }
     void on_partitions_assigned(const std::vector<TopicPartition>& tps) override {
       impl_.assigned_pending.insert(impl_.assigned_pending.end(), tps.begin(), tps.end());
@@ -293,6 +303,7 @@ struct KafkaStreams::Impl final : RecordSender {
       impl_.set_state(StreamsState::rebalancing);
       impl_.close_tasks();
       impl_.processed.clear();
+      impl_.assigned_pending.clear();
     }
 
    private:
@@ -415,6 +426,18 @@ struct KafkaStreams::Impl final : RecordSender {
     return result;
   }
 
+  bool caught_up() {
+    auto assignment = consumer->assignment();
+    if (assignment.empty()) return true;
+    auto ends = consumer->end_offsets(assignment, milliseconds(5000));
+    if (!ends) return false;  // try again next round
+    for (const auto& [tp, end] : *ends) {
+      auto position = consumer->position(tp, milliseconds(5000));
+      if (!position || *position < end) return false;
+    }
+    return true;
+  }
+
   // Answers wait_until_idle(): every assigned partition consumed to its end and everything
   // written flushed and committed.
   Result<void> check_idle() {
@@ -424,16 +447,11 @@ struct KafkaStreams::Impl final : RecordSender {
       if (idle_requested == idle_reached || state != StreamsState::running) return {};
       request = idle_requested;
     }
+    // Cheap checks first: a full poll means more is waiting. The commit flushes what we
+    // wrote, which may land in our own repartition partitions, hence the second look.
+    if (last_poll_full || !caught_up()) return {};
     if (auto ok = commit(); !ok) return ok;
-    auto assignment = consumer->assignment();
-    if (!assignment.empty()) {
-      auto ends = consumer->end_offsets(assignment, milliseconds(5000));
-      if (!ends) return {};  // try again next round
-      for (const auto& [tp, end] : *ends) {
-        auto position = consumer->position(tp, milliseconds(5000));
-        if (!position || *position < end) return {};
-      }
-    }
+    if (!caught_up()) return {};
     {
       std::lock_guard lock(mu);
       idle_reached = std::max(idle_reached, request);
@@ -453,7 +471,10 @@ struct KafkaStreams::Impl final : RecordSender {
       auto records = consumer->poll(config.poll);
       if (stopping.load()) break;
       Result<void> ok = records ? open_new_tasks() : Result<void>(std::unexpected(records.error()));
-      if (ok) ok = process(*records);
+      if (ok) {
+        last_poll_full = records->size() >= max_poll_records;
+        ok = process(*records);
+      }
       if (ok) {
         if (auto e = take_send_error()) ok = std::unexpected(*e);
       }

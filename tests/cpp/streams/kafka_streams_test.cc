@@ -34,6 +34,7 @@ class KafkaStreamsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     log::set_level(log::Level::warn);
+    dir_ = new broker::testing::TempDir();
     broker::LocalClusterOptions options;
     options.brokers = 1;
     options.data_dir = dir_->path();
@@ -46,6 +47,7 @@ class KafkaStreamsTest : public ::testing::Test {
   static void TearDownTestSuite() {
     cluster_.reset();
     delete dir_;
+    dir_ = nullptr;
   }
 
   static std::string servers() { return cluster_->bootstrap_servers(); }
@@ -163,7 +165,7 @@ class KafkaStreamsTest : public ::testing::Test {
     return std::move(*app);
   }
 
-  static inline broker::testing::TempDir* dir_ = new broker::testing::TempDir();
+  static inline broker::testing::TempDir* dir_ = nullptr;
   static inline std::unique_ptr<broker::LocalCluster> cluster_;
 };
 
