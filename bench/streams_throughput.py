@@ -200,7 +200,9 @@ def main() -> int:
     port, _ = free_ports(2)
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen([sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),
-                                   "--data-dir", data, "--log-level", "warn"],
+                                   "--data-dir", data, "--log-level", "warn",
+                                   # Both sides join a fresh group per run: no 3 s join delay.
+                                   "--set", "group.initial.rebalance.delay.ms=0"],
                                   stdout=subprocess.PIPE, text=True)
         try:
             while "ready" not in (server.stdout.readline() or "ready"):

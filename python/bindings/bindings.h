@@ -23,6 +23,7 @@ void register_cluster(py::module_& m);
 void register_producer(py::module_& m);
 void register_admin(py::module_& m);
 void register_consumer(py::module_& m);
+void register_streams(py::module_& m);
 
 // Client errors reach Python as pykafkacore.errors.KafkaError subclasses carrying the Kafka error
 // code (see errors.py). Call with the GIL held.

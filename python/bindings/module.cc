@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   kafkacore::python::register_producer(m);
   kafkacore::python::register_admin(m);
   kafkacore::python::register_consumer(m);
+  kafkacore::python::register_streams(m);
 }

@@ -15,6 +15,7 @@ from .errors import KafkaError
 from .producer import DeliveryFuture, Producer
 from .cluster import BrokerHandle, Cluster, PartitionInfo, PartitionLag, TopicInfo
 from .records import RecordMetadata, TopicPartition
+from .streams import JoinWindows, SessionWindows, StreamsApp, TimeWindows, Windowed
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigResource",
     "Consumer",
     "DeliveryFuture",
+    "JoinWindows",
     "KafkaError",
     "NewTopic",
     "OffsetAndMetadata",
@@ -35,8 +37,12 @@ __all__ = [
     "PartitionLag",
     "Producer",
     "RecordMetadata",
+    "SessionWindows",
+    "StreamsApp",
+    "TimeWindows",
     "TopicInfo",
     "TopicPartition",
+    "Windowed",
     "errors",
     "build_batch",
     "crc32c",

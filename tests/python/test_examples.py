@@ -31,7 +31,8 @@ def run_example(name: str, *args: str, timeout: float = 60) -> str:
 
 def test_every_example_is_tested():
     tested = {"produce_consume.py", "consumer_group.py", "admin_topics.py", "kill_a_leader.py",
-              "record_batches.py"}
+              "record_batches.py", "streams_word_count.py", "streams_click_windows.py",
+              "streams_enrichment_join.py", "streams_sessions.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
     readme = (EXAMPLES / "README.md").read_text()
     for name in tested | {"cpp_embed/"}:
@@ -120,6 +121,47 @@ def test_record_batches():
     assert "a truncated batch is rejected" in out
 
 
+def check_streams_word_count(out: str) -> None:
+    assert re.search(r"^the: 4$", out, re.M) and re.search(r"^dog: 3$", out, re.M), out
+    assert "22 updates for 22 words; counts match" in out, out
+    assert "-repartition)" in out  # the printed topology groups through a repartition topic
+
+
+def check_streams_click_windows(out: str) -> None:
+    windows = re.findall(r"^(\w+) +\d\d:\d\d:00-\d\d:\d\d:00  (\d+) clicks$", out, re.M)
+    assert sorted(windows) == [("alice", "1"), ("alice", "3"), ("bob", "1"), ("bob", "1"),
+                               ("carol", "1")], out
+    assert "late clicks dropped: 1" in out and "final counts match" in out, out
+
+
+def check_streams_enrichment_join(out: str) -> None:
+    assert "customer c2 in the app's store: {'name': 'Grace', 'tier': 'silver'}" in out, out
+    assert re.search(r"^order 3 of c9: .*'customer': None", out, re.M), out  # a left join
+    assert "5 orders enriched; all as expected" in out, out
+
+
+def check_streams_sessions(out: str) -> None:
+    assert re.search(r"^ana: session \S+, 5 views", out, re.M), out  # merged into one
+    assert len(re.findall(r"^ben: session", out, re.M)) == 3, out
+    assert "4 sessions; as expected" in out, out
+
+
+def test_streams_word_count():
+    check_streams_word_count(run_example("streams_word_count.py"))
+
+
+def test_streams_click_windows():
+    check_streams_click_windows(run_example("streams_click_windows.py"))
+
+
+def test_streams_enrichment_join():
+    check_streams_enrichment_join(run_example("streams_enrichment_join.py"))
+
+
+def test_streams_sessions():
+    check_streams_sessions(run_example("streams_sessions.py"))
+
+
 @pytest.mark.kafka_cluster(brokers=3)
 def test_examples_on_a_running_cluster(kafka_cluster):
     """--bootstrap-servers: the examples work against a cluster they did not start, and leave
@@ -128,6 +170,10 @@ def test_examples_on_a_running_cluster(kafka_cluster):
     check_produce_consume(run_example("produce_consume.py", *bootstrap))
     check_consumer_group(run_example("consumer_group.py", *bootstrap))
     check_admin_topics(run_example("admin_topics.py", *bootstrap))
+    check_streams_word_count(run_example("streams_word_count.py", *bootstrap))
+    check_streams_click_windows(run_example("streams_click_windows.py", *bootstrap))
+    check_streams_enrichment_join(run_example("streams_enrichment_join.py", *bootstrap))
+    check_streams_sessions(run_example("streams_sessions.py", *bootstrap))
     assert kafka_cluster.topics() == {}
 
 

@@ -38,7 +38,7 @@ def kernel_of_this_interpreter(tmp_path, monkeypatch):
 
 def test_notebooks_exist():
     assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb", "consumer_groups.ipynb",
-                                           "fault_tolerance.ipynb"}
+                                           "fault_tolerance.ipynb", "streams.ipynb"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

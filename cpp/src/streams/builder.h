@@ -32,38 +32,38 @@ class TimeWindowedKStream;
 class SessionWindowedKStream;
 
 struct Consumed {
-  SerdePtr key_serde;
-  SerdePtr value_serde;
-  std::optional<TimestampExtractor> timestamp_extractor;
-  std::string name;
+  SerdePtr key_serde{};
+  SerdePtr value_serde{};
+  std::optional<TimestampExtractor> timestamp_extractor{};
+  std::string name{};
 };
 
 struct Produced {
-  SerdePtr key_serde;
-  SerdePtr value_serde;
-  std::string name;
+  SerdePtr key_serde{};
+  SerdePtr value_serde{};
+  std::string name{};
 };
 
 // Serdes for the repartition topic a grouping or join may need.
 struct Grouped {
-  SerdePtr key_serde;
-  SerdePtr value_serde;
-  std::string name;
+  SerdePtr key_serde{};
+  SerdePtr value_serde{};
+  std::string name{};
 };
 
 // Store name (also the changelog's: "<application.id>-<store>-changelog") and the serde of
 // what the store keeps (the aggregate; defaults per Aggregation::aggregate_serde).
 struct Materialized {
-  std::string store_name;
-  SerdePtr key_serde;
-  SerdePtr value_serde;
+  std::string store_name{};
+  SerdePtr key_serde{};
+  SerdePtr value_serde{};
 };
 
 struct StreamJoined {
-  SerdePtr key_serde;
-  SerdePtr this_value_serde;
-  SerdePtr other_value_serde;
-  std::string name;
+  SerdePtr key_serde{};
+  SerdePtr this_value_serde{};
+  SerdePtr other_value_serde{};
+  std::string name{};
 };
 
 class KStream {

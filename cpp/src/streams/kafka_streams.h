@@ -31,7 +31,7 @@ struct TaskId {
 
 struct StreamsMetrics {
   int64_t records_processed = 0;  // input records
-  int64_t records_produced = 0;   // to sink topics (user and repartition)
+  int64_t records_produced = 0;   // to sink, repartition and changelog topics
   int64_t records_dropped = 0;    // on purpose: late, null keys, deserialization (continue)
   int64_t commits = 0;
   int64_t rebalances = 0;
