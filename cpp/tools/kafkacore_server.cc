@@ -1,11 +1,13 @@
-// kafkacore-server: one broker in the foreground.
-//   kafkacore-server [--config FILE] [--port N] [--host H] [--data-dir DIR] [--node-id N]
+// kafkacore-server: one node in the foreground, in any of KRaft's roles.
+//   kafkacore-server [--config FILE] [--process-roles broker,controller|broker|controller]
+//                    [--port N] [--host H] [--data-dir DIR] [--node-id N]
 //                    [--controller-port N] [--controller-quorum-voters ID@HOST:PORT,...]
 //                    [--log-level LEVEL] [--set key=value ...]
-// Prints "bootstrap.servers=..." once listening and "ready" once it serves in its cluster (at
-// once alone; in a cluster, when a majority of the controller voters runs).
-// Prints `bootstrap.servers=HOST:PORT` once it accepts connections; SIGINT/SIGTERM shut it down
-// cleanly (logs flushed and closed, clean-shutdown marker written).
+// Prints "bootstrap.servers=HOST:PORT" once listening (a controller-only node, which serves no
+// clients, prints "controller.listener=HOST:PORT" instead) and "ready" once it serves in its
+// cluster (at once alone; in a cluster, when a majority of the controller voters runs; a
+// controller once its quorum has a leader). SIGINT/SIGTERM shut it down cleanly (logs flushed
+// and closed, clean-shutdown marker written).
 #include <signal.h>
 
 #include <cstdio>
@@ -28,6 +30,7 @@ int usage(const char* error) {
   if (error) std::fprintf(stderr, "kafkacore-server: %s\n", error);
   std::fprintf(stderr,
                "usage: kafkacore-server [--config FILE] [--port N] [--host HOST] [--data-dir DIR]\n"
+               "                        [--process-roles broker,controller|broker|controller]\n"
                "                        [--node-id N] [--controller-port N]\n"
                "                        [--controller-quorum-voters 1@host:port,2@host:port,...]\n"
                "                        [--log-level trace|debug|info|warn|error]\n"
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
     if (!v) return usage(("missing value for " + arg).c_str());
     if (arg == "--config") {
       if (!read_properties(v, props)) return usage((std::string("cannot read ") + v).c_str());
+    } else if (arg == "--process-roles") {
+      props["process.roles"] = v;
     } else if (arg == "--port") {
       props["port"] = v;
     } else if (arg == "--host") {
@@ -94,11 +99,19 @@ int main(int argc, char** argv) {
     }
   }
   kafkacore::log::set_level(level);
+  const std::string roles = props.contains("process.roles") ? props["process.roles"] : "";
+  const bool controller_only = roles.find("broker") == std::string::npos && !roles.empty();
   if (!controller_port.empty()) {
     const std::string host = props.contains("host") ? props["host"] : "127.0.0.1";
-    const std::string port = props.contains("port") ? props["port"] : "9092";
-    if (!props.contains("listeners")) props["listeners"] = "PLAINTEXT://" + host + ":" + port;
-    props["listeners"] += ",CONTROLLER://" + host + ":" + controller_port;
+    if (controller_only) {
+      // No Kafka listener at all (config validation rejects one).
+      if (!props.contains("listeners")) props["listeners"] = "CONTROLLER://" + host + ":" + controller_port;
+      else props["listeners"] += ",CONTROLLER://" + host + ":" + controller_port;
+    } else {
+      const std::string port = props.contains("port") ? props["port"] : "9092";
+      if (!props.contains("listeners")) props["listeners"] = "PLAINTEXT://" + host + ":" + port;
+      props["listeners"] += ",CONTROLLER://" + host + ":" + controller_port;
+    }
   }
 
   // Signals are taken synchronously by this thread; the broker's threads never see them.
@@ -118,7 +131,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kafkacore-server: %s\n", broker.error().to_string().c_str());
     return 1;
   }
-  std::printf("bootstrap.servers=%s\n", (*broker)->bootstrap_servers().c_str());
+  if ((*broker)->config().serves_clients()) {
+    std::printf("bootstrap.servers=%s\n", (*broker)->bootstrap_servers().c_str());
+  } else {
+    const auto& c = (*broker)->config();
+    const std::string host = c.cluster.controller_host.empty() ? c.listen_host : c.cluster.controller_host;
+    std::printf("controller.listener=%s:%u\n", host.c_str(), (*broker)->controller_port());
+  }
   std::fflush(stdout);
   Broker* running = broker->get();
   std::thread announce([running] {

@@ -14,7 +14,8 @@ Two modes behind one class:
 
 ``mode="inprocess"`` (default)
     Every broker runs inside this process on its own threads (``_core.LocalCluster``), each a
-    controller voter (KRaft combined mode), with its own data directory and ports. Starting three
+    controller voter (KRaft combined mode; the C++ ``LocalClusterOptions::controllers`` also
+    offers dedicated controllers, not exposed here yet), with its own data directory and ports. Starting three
     brokers takes milliseconds. Admin calls and white-box reads go straight to the brokers; no
     Kafka client is needed.
 

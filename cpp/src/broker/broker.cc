@@ -82,7 +82,9 @@ Result<void> Broker::start_quorum() {
     if (!voters) return std::unexpected(voters.error());
     q.voters = std::move(*voters);
   }
-  single_voter_ = q.voters.size() == 1;
+  // A broker-only node follows the controllers' log as a Raft observer.
+  q.observer = config_.cluster.roles == ProcessRoles::broker;
+  single_voter_ = !q.observer && q.voters.size() == 1;
   q.dir = config_.data_dir / kMetadataLogDir;
   q.listen_host = controller_host;
   q.listen_port = config_.cluster.controller_port;
@@ -102,20 +104,26 @@ Result<void> Broker::start_quorum() {
   cc.broker_session_timeout_ms = config_.cluster.broker_session_timeout_ms;
   cc.default_partitions = config_.num_partitions;
   cc.default_replication_factor = config_.default_replication_factor;
-  controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
-  channel_ = std::make_unique<ControllerChannel>(io_, *quorum_, *controller_, liveness_clock());
+  if (config_.is_controller()) {
+    controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
+  }
+  channel_ = std::make_unique<ControllerChannel>(io_, *quorum_, controller_.get(), liveness_clock());
   quorum_->on_leadership = [this](bool is_leader, raft::NodeId leader, raft::Term term) {
     {
       std::lock_guard lock(published_mutex_);
       published_leader_ = leader;
       published_term_ = static_cast<int64_t>(term);
     }
-    controller_->leadership_changed(is_leader);
+    if (controller_) controller_->leadership_changed(is_leader);
     channel_->leader_changed();
+    // A controller-only node has no registration to wait for: it is ready once the quorum
+    // has a leader (itself or another).
+    if (!config_.serves_clients() && leader != raft::kNoNode) ready_ = true;
   };
   quorum_->on_application = [this](raft::NodeId from, Bytes data) {
     channel_->on_application(from, std::move(data));
   };
+  if (!config_.serves_clients()) return {};
   LifecycleConfig lc;
   lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack};
   lc.heartbeat_interval_ms = config_.cluster.broker_heartbeat_interval_ms;
@@ -131,6 +139,41 @@ Result<void> Broker::start_quorum() {
 
 Result<void> Broker::open() {
   side_faults_.bypass_syncs = config_.bypass_fsync;
+  if (config_.serves_clients()) {
+    if (auto r = open_broker(); !r) return r;
+  } else {
+    // Controller-only: just the metadata log below the data directory; no partition logs,
+    // groups or Kafka listener.
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) {
+      return make_error(Errc::kafka_storage_error,
+                        "cannot create " + config_.data_dir.string() + ": " + ec.message());
+    }
+  }
+  // The metadata log replays (in the quorum's first turn) into partitions and their roles.
+  if (auto r = start_quorum(); !r) return r;
+  if (config_.serves_clients()) {
+    schedule_tick();
+    schedule_group_tick();
+  }
+  schedule_cluster_tick();
+  reactor_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      KC_LOG(error, "broker", "reactor stopped by an exception", {{"error", e.what()}});
+    }
+  });
+  KC_LOG(info, "broker", "listening",
+         {{"node_id", std::to_string(config_.node_id)},
+          {"roles", process_roles_name(config_.cluster.roles)},
+          {"bootstrap", config_.serves_clients() ? bootstrap_servers() : "-"},
+          {"controller_port", std::to_string(controller_port_)}});
+  return {};
+}
+
+Result<void> Broker::open_broker() {
   storage::LogManagerOptions options;
   options.data_dir = config_.data_dir;
   options.defaults = config_.log_defaults;
@@ -179,22 +222,6 @@ Result<void> Broker::open() {
         return replication::BrokerAddress{b->host, static_cast<uint16_t>(b->port)};
       },
       [this](const std::string& topic, int32_t index) { return partition(topic, index); }, fc);
-
-  // The metadata log replays (in the quorum's first turn) into partitions and their roles.
-  if (auto r = start_quorum(); !r) return r;
-  schedule_tick();
-  schedule_group_tick();
-  schedule_cluster_tick();
-  reactor_ = std::thread([this] {
-    try {
-      io_.run();
-    } catch (const std::exception& e) {
-      KC_LOG(error, "broker", "reactor stopped by an exception", {{"error", e.what()}});
-    }
-  });
-  KC_LOG(info, "broker", "listening",
-         {{"node_id", std::to_string(config_.node_id)}, {"bootstrap", bootstrap_servers()},
-          {"controller_port", std::to_string(controller_port_)}});
   return {};
 }
 
@@ -211,7 +238,7 @@ void Broker::set_link_filter(LinkFilter filter) {
   const bool applied = run_on_reactor([this, filter = std::move(filter)] {
     if (stopped_) return;
     quorum_->transport().set_filter(filter ? raft::Transport::LinkFilter(filter) : raft::Transport::LinkFilter{});
-    fetcher_->set_link_filter(filter);
+    if (fetcher_) fetcher_->set_link_filter(filter);
   });
   if (!applied && !stopped_) {
     KC_LOG(warn, "broker", "link filter not applied within 10 s (reactor busy or stopped)");
@@ -352,7 +379,7 @@ void Broker::image_applied(const metadata::ImagePtr& image) {
     if (!was_active && controller_->active() && channel_) channel_->leader_changed();
   }
   if (channel_) channel_->image_applied(image->offset());
-  reconcile_partitions(before.get());
+  if (config_.serves_clients()) reconcile_partitions(before.get());
   {
     std::lock_guard lock(published_mutex_);
     published_image_ = image;
@@ -631,8 +658,8 @@ void Broker::schedule_cluster_tick() {
   cluster_timer_->expires_after(kClusterTick);
   cluster_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    lifecycle_->tick(liveness_clock().now_ms());
-    controller_->tick();
+    if (lifecycle_) lifecycle_->tick(liveness_clock().now_ms());
+    if (controller_) controller_->tick();
     if (running_) maybe_alter_isr();
     schedule_cluster_tick();
   });

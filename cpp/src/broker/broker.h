@@ -1,10 +1,16 @@
 #pragma once
-// One broker: the composition root. Owns (and starts in dependency order) its controller-quorum
-// voter (Raft log, metadata image, active-controller logic when it leads), its membership in the
-// cluster (registration, heartbeats), the log manager, the partition replicas the metadata image
-// gives it (leading or following, with the replica fetcher), the group coordinator, the Kafka
-// listener and the reactor thread that runs them all; stops them in reverse. Everything except
-// start()/stop()/wait_ready()/port() runs on the reactor thread.
+// One node (KRaft's process.roles): the composition root. Owns (and starts in dependency order)
+// its controller-quorum member (Raft log, metadata image; on a controller the active-controller
+// logic when it leads), its membership in the cluster (registration, heartbeats), the log
+// manager, the partition replicas the metadata image gives it (leading or following, with the
+// replica fetcher), the group coordinator, the Kafka listener and the reactor thread that runs
+// them all; stops them in reverse. By role:
+//   broker,controller (combined)  a Raft voter that also serves clients (all of the above);
+//   broker                        a Raft observer of the controllers' log that serves clients;
+//   controller                    a Raft voter with the controller logic only: no Kafka
+//                                 listener (port() is 0), no partitions, no groups, never
+//                                 registered as a broker; ready once its quorum has a leader.
+// Everything except start()/stop()/wait_ready()/port() runs on the reactor thread.
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -88,7 +94,8 @@ class Broker {
   std::pair<int32_t, int64_t> quorum_leader() const;
   // Until this broker is registered and unfenced (serving), or the timeout.
   Result<void> wait_ready(int64_t timeout_ms);
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return port_; }  // 0 on a controller-only node
+  ProcessRoles roles() const { return config_.cluster.roles; }  // any thread
   uint16_t controller_port() const { return controller_port_; }
   // A voter's controller address (known only once it listens, for clusters built on port 0).
   // Any thread.
@@ -114,6 +121,8 @@ class Broker {
   const BrokerConfig& config() const { return config_; }
   server::asio::io_context& io() { return io_; }
   const metadata::MetadataImage& image() const { return *image_; }
+  // This node's controller-quorum member (voter or observer), for white-box tests.
+  const raft::Quorum& quorum() const { return *quorum_; }
   metadata::ImagePtr image_ptr() const { return image_; }
   // The broker to report as controller: the active one when it is a serving broker, else us.
   int32_t controller_id() const;
@@ -145,6 +154,7 @@ class Broker {
  private:
   explicit Broker(BrokerConfig config);
   Result<void> open();
+  Result<void> open_broker();  // the client-serving parts (not on a controller-only node)
   Result<void> start_quorum();
   void image_applied(const metadata::ImagePtr& image);
   void reconcile_partitions(const metadata::MetadataImage* before);

@@ -1,6 +1,9 @@
 #include "broker/config.h"
 
 #include <charconv>
+#include <set>
+
+#include "raft/transport.h"
 
 namespace kafkacore::broker {
 namespace {
@@ -166,10 +169,24 @@ static std::optional<Result<void>> parse_cluster_key(const std::string& key, con
     return Result<void>{};
   }
   if (key == "process.roles") {
-    if (value.find("broker") == std::string::npos || value.find("controller") == std::string::npos) {
-      return make_error(Errc::invalid_config,
-                        "process.roles: only combined mode (broker,controller) is supported so far");
+    std::set<std::string> roles;
+    size_t at = 0;
+    while (at <= value.size()) {
+      size_t end = value.find(',', at);
+      if (end == std::string::npos) end = value.size();
+      std::string role = value.substr(at, end - at);
+      at = end + 1;
+      while (!role.empty() && role.front() == ' ') role.erase(role.begin());
+      while (!role.empty() && role.back() == ' ') role.pop_back();
+      if (role != "broker" && role != "controller") {
+        return make_error(Errc::invalid_config, "process.roles: unknown role '" + role +
+                                                    "' (use broker, controller or broker,controller)");
+      }
+      roles.insert(role);
     }
+    c.roles = roles.size() == 2         ? ProcessRoles::combined
+              : roles.contains("broker") ? ProcessRoles::broker
+                                         : ProcessRoles::controller;
     return Result<void>{};
   }
   if (key == "controller.listener.names") return Result<void>{};
@@ -185,9 +202,65 @@ static std::optional<Result<void>> parse_cluster_key(const std::string& key, con
   return std::nullopt;
 }
 
+// What process.roles allows, checked once every key is read (they come in any order).
+static Result<void> check_roles(const BrokerConfig& c, bool kafka_listener, bool controller_listener) {
+  const std::string id = std::to_string(c.node_id);
+  const std::string roles = std::string("process.roles=") + process_roles_name(c.cluster.roles);
+  bool voter = false;
+  if (!c.cluster.quorum_voters.empty()) {
+    auto voters = raft::parse_voters(c.cluster.quorum_voters);
+    if (!voters) return std::unexpected(voters.error());
+    voter = voters->contains(c.node_id);
+  }
+  switch (c.cluster.roles) {
+    case ProcessRoles::broker:
+      if (c.cluster.quorum_voters.empty()) {
+        return make_error(Errc::invalid_config, roles + " needs controller.quorum.voters: a broker-only "
+                                                        "node follows the controllers' metadata log");
+      }
+      if (voter) {
+        return make_error(Errc::invalid_config,
+                          "node.id " + id + " is listed in controller.quorum.voters, but " + roles +
+                              ": only controllers vote (list the controller nodes only, or use "
+                              "process.roles=broker,controller)");
+      }
+      if (controller_listener) {
+        return make_error(Errc::invalid_config, roles + ": listeners must not name CONTROLLER (a "
+                                                        "broker-only node has no controller listener)");
+      }
+      return {};
+    case ProcessRoles::controller:
+      if (kafka_listener) {
+        return make_error(Errc::invalid_config,
+                          roles + ": listeners may only name CONTROLLER, and port is not allowed (a "
+                                  "controller-only node serves no Kafka clients)");
+      }
+      [[fallthrough]];
+    case ProcessRoles::combined:
+      if (!c.cluster.quorum_voters.empty() && !voter) {
+        return make_error(Errc::invalid_config, "node.id " + id +
+                                                    " is not listed in controller.quorum.voters, but " +
+                                                    roles + " makes it a controller (a voter)");
+      }
+      return {};
+  }
+  return {};
+}
+
+const char* process_roles_name(ProcessRoles roles) {
+  switch (roles) {
+    case ProcessRoles::combined: return "broker,controller";
+    case ProcessRoles::broker: return "broker";
+    case ProcessRoles::controller: return "controller";
+  }
+  return "?";
+}
+
 Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, std::string>& props) {
   BrokerConfig c;
   c.explicit_properties = props;
+  bool kafka_listener = false;       // a listener or port for Kafka clients was given
+  bool controller_listener = false;  // a CONTROLLER listener was given
   std::map<std::string, std::string> log_overrides;
   for (const auto& [key, value] : props) {
     auto as_long = [&]() { return parse_long(key, value); };
@@ -201,6 +274,7 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       auto v = as_long();
       if (!v || *v < 0 || *v > 65535) return make_error(Errc::invalid_config, "port must be 0..65535");
       c.port = static_cast<uint16_t>(*v);
+      kafka_listener = true;
     } else if (key == "listeners") {
       // NAME://host:port,...: CONTROLLER is the quorum's listener, the other one serves Kafka.
       size_t at = 0;
@@ -221,7 +295,9 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
         if (entry.substr(0, scheme) == "CONTROLLER") {
           c.cluster.controller_host = host.empty() ? "0.0.0.0" : host;
           c.cluster.controller_port = static_cast<uint16_t>(*v);
+          controller_listener = true;
         } else {
+          kafka_listener = true;
           c.listen_host = host.empty() ? "0.0.0.0" : host;
           c.port = static_cast<uint16_t>(*v);
         }
@@ -302,6 +378,7 @@ Result<BrokerConfig> BrokerConfig::from_properties(const std::map<std::string, s
       (void)matched;
     }
   }
+  if (auto r = check_roles(c, kafka_listener, controller_listener); !r) return std::unexpected(r.error());
   // Explicit ms settings win over hours/minutes, as in Kafka.
   for (const char* precise : {"log.retention.ms", "log.roll.ms"}) {
     if (auto it = props.find(precise); it != props.end()) {
@@ -332,6 +409,7 @@ std::vector<ConfigEntry> BrokerConfig::describe() const {
     out.push_back(std::move(e));
   };
   add("node.id", std::to_string(node_id));
+  add("process.roles", process_roles_name(cluster.roles));
   add("broker.id", std::to_string(node_id));
   add("listeners", "PLAINTEXT://" + listen_host + ":" + std::to_string(port));
   add("advertised.listeners", "PLAINTEXT://" + advertised() + ":" + std::to_string(port));

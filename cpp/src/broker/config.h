@@ -36,9 +36,18 @@ struct ConfigEntry {
   std::vector<std::tuple<std::string, std::optional<std::string>, ConfigSource>> synonyms;
 };
 
-// The replicated cluster: the controller quorum this node votes in, broker liveness and
-// follower replication, under Kafka's names and defaults.
+// KRaft's process.roles: what a node runs.
+enum class ProcessRoles {
+  combined,    // broker,controller: a Raft voter with the controller logic that also serves clients
+  broker,      // a Raft observer of the controllers' metadata log that serves clients
+  controller,  // a Raft voter with the controller logic on its controller listener; no Kafka listener
+};
+const char* process_roles_name(ProcessRoles roles);
+
+// The replicated cluster: the controller quorum this node votes in (or follows), broker liveness
+// and follower replication, under Kafka's names and defaults.
 struct ClusterConfig {
+  ProcessRoles roles = ProcessRoles::combined;  // process.roles
   std::string quorum_voters;       // controller.quorum.voters "1@host:port,..."; empty: this node alone
   std::string controller_host;     // the CONTROLLER listener (empty: the Kafka listener's host)
   uint16_t controller_port = 0;    // 0: the port in quorum_voters, or any
@@ -79,6 +88,8 @@ struct BrokerConfig {
   std::map<std::string, std::string> explicit_properties;
 
   static Result<BrokerConfig> from_properties(const std::map<std::string, std::string>& props);
+  bool serves_clients() const { return cluster.roles != ProcessRoles::controller; }
+  bool is_controller() const { return cluster.roles != ProcessRoles::broker; }
   std::string advertised() const;
   std::vector<ConfigEntry> describe() const;
 };

@@ -11,7 +11,7 @@ using metadata::ControllerRpc;
 constexpr auto kSweepInterval = std::chrono::milliseconds(20);
 
 ControllerChannel::ControllerChannel(asio::io_context& io, raft::Quorum& quorum,
-                                     ControllerService& local, Clock& clock)
+                                     ControllerService* local, Clock& clock)
     : io_(io), quorum_(quorum), local_(local), clock_(clock) {
   schedule_sweep();
 }
@@ -42,11 +42,11 @@ void ControllerChannel::send(uint64_t id, Call& c) {
   const raft::NodeId leader = quorum_.leader();
   if (leader == raft::kNoNode) return;  // the sweep retries
   c.sent_to = leader;
-  if (leader == quorum_.node().id()) {
+  if (local_ && leader == quorum_.node().id()) {
     // Posted: the service may answer at once, and callers of send() are iterating calls_.
     asio::post(io_, [this, id, request = c.request, alive = alive_] {
       if (!*alive) return;
-      local_.handle(request, [this, id, alive](ControllerResponse response) {
+      local_->handle(request, [this, id, alive](ControllerResponse response) {
         if (*alive) answered(id, std::move(response));
       });
     });
@@ -64,9 +64,16 @@ void ControllerChannel::on_application(raft::NodeId from, Bytes data) {
   }
   if (auto* request = std::get_if<metadata::ControllerRequest>(&rpc->body)) {
     const uint64_t id = rpc->id;
-    local_.handle(*request, [this, from, id, alive = alive_](ControllerResponse response) {
+    auto reply = [this, from, id, alive = alive_](ControllerResponse response) {
       if (*alive) quorum_.send_application(from, metadata::encode_rpc(ControllerRpc{id, response}));
-    });
+    };
+    if (!local_) {
+      ControllerResponse refused;
+      refused.error_code = static_cast<int16_t>(Errc::not_controller);
+      refused.error_message = "node " + std::to_string(quorum_.node().id()) + " is not a controller";
+      return reply(std::move(refused));
+    }
+    local_->handle(*request, std::move(reply));
     return;
   }
   auto it = calls_.find(rpc->id);

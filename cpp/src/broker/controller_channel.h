@@ -5,7 +5,8 @@
 // sent again when leadership moves before it was answered, or when the answer is
 // NOT_CONTROLLER (nothing was written). An answer that committed records completes only once this
 // broker's own metadata image has applied them, so the caller sees its change. Also serves the
-// other side: requests arriving from other brokers go to the local ControllerService.
+// other side: requests arriving from other brokers go to the local ControllerService (none on a
+// broker-only node, which never leads: such requests are answered NOT_CONTROLLER).
 // Reactor thread only.
 #include <cstdint>
 #include <functional>
@@ -23,7 +24,8 @@ class ControllerChannel {
  public:
   using Done = std::function<void(Result<metadata::ControllerResponse>)>;
 
-  ControllerChannel(server::asio::io_context& io, raft::Quorum& quorum, ControllerService& local,
+  // `local`: nullptr on a broker-only node (an observer of the quorum).
+  ControllerChannel(server::asio::io_context& io, raft::Quorum& quorum, ControllerService* local,
                     Clock& clock);
   ~ControllerChannel();
 
@@ -52,7 +54,7 @@ class ControllerChannel {
 
   server::asio::io_context& io_;
   raft::Quorum& quorum_;
-  ControllerService& local_;
+  ControllerService* local_;
   Clock& clock_;
   std::map<uint64_t, Call> calls_;
   uint64_t next_id_ = 1;

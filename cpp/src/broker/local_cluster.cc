@@ -12,23 +12,36 @@ Result<BrokerConfig> LocalCluster::config_for(int32_t id) const {
     if (auto it = known.find(id); it != known.end()) return it->second;
     return base ? static_cast<uint16_t>(base + id - 1) : 0;
   };
+  // The voters: every broker (combined), or the dedicated controllers only.
+  const int32_t first_voter = options_.controllers > 0 ? kFirstControllerId : 1;
+  const int32_t voter_count = options_.controllers > 0 ? options_.controllers : options_.brokers;
+  auto voter_port = [&](int32_t v) -> uint16_t {
+    if (auto it = controller_ports_.find(v); it != controller_ports_.end()) return it->second;
+    return options_.base_controller_port
+               ? static_cast<uint16_t>(options_.base_controller_port + v - first_voter)
+               : 0;
+  };
   std::string voters;
-  for (int32_t v = 1; v <= options_.brokers; ++v) {
-    uint16_t vport = 0;
-    if (auto it = controller_ports_.find(v); it != controller_ports_.end()) {
-      vport = it->second;
-    } else if (options_.base_controller_port) {
-      vport = static_cast<uint16_t>(options_.base_controller_port + v - 1);
-    }
+  for (int32_t v = first_voter; v < first_voter + voter_count; ++v) {
     voters += (voters.empty() ? "" : ",") + std::to_string(v) + "@" + options_.host + ":" +
-              std::to_string(vport);
+              std::to_string(voter_port(v));
   }
+  const std::string kafka = "PLAINTEXT://" + options_.host + ":" + std::to_string(port(ports_, options_.base_port));
+  const std::string controller = "CONTROLLER://" + options_.host + ":" + std::to_string(voter_port(id));
   props["node.id"] = std::to_string(id);
-  props["listeners"] = "PLAINTEXT://" + options_.host + ":" + std::to_string(port(ports_, options_.base_port)) +
-                       ",CONTROLLER://" + options_.host + ":" +
-                       std::to_string(port(controller_ports_, options_.base_controller_port));
+  if (options_.controllers == 0) {
+    props["listeners"] = kafka + "," + controller;
+  } else if (dedicated(id)) {
+    props["process.roles"] = "controller";
+    props["listeners"] = controller;
+    props.erase("port");
+  } else {
+    props["process.roles"] = "broker";
+    props["listeners"] = kafka;
+  }
   props["controller.quorum.voters"] = voters;
-  props["log.dirs"] = (options_.data_dir / ("broker-" + std::to_string(id))).string();
+  props["log.dirs"] =
+      (options_.data_dir / ((dedicated(id) ? "controller-" : "broker-") + std::to_string(id))).string();
   auto config = BrokerConfig::from_properties(props);
   if (config && options_.clock) config->clock = options_.clock;
   return config;
@@ -41,27 +54,40 @@ void LocalCluster::share_addresses() {
   }
 }
 
+Result<void> LocalCluster::start_node(int32_t id) {
+  auto config = config_for(id);
+  if (!config) return std::unexpected(config.error());
+  // With several voters start() returns at once; readiness is awaited by the caller.
+  auto broker = Broker::start(std::move(*config));
+  if (!broker) return std::unexpected(broker.error());
+  if ((*broker)->roles() != ProcessRoles::controller) ports_[id] = (*broker)->port();
+  if ((*broker)->roles() != ProcessRoles::broker) controller_ports_[id] = (*broker)->controller_port();
+  brokers_[id] = std::move(*broker);
+  return {};
+}
+
 Result<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions options) {
   if (options.brokers < 1) return make_error(Errc::invalid_config, "a cluster needs at least one broker");
+  if (options.controllers < 0) return make_error(Errc::invalid_config, "controllers must be >= 0");
   std::unique_ptr<LocalCluster> cluster(new LocalCluster(std::move(options)));
   if (cluster->options_.manual_clock) {
     cluster->manual_clock_ = std::make_unique<ManualClock>(SystemClock::instance().now_ms());
     cluster->options_.clock = cluster->manual_clock_.get();
   }
+  // Dedicated controllers first: the brokers' configs then carry their real controller ports.
+  for (int32_t i = 0; i < cluster->options_.controllers; ++i) {
+    if (auto r = cluster->start_node(kFirstControllerId + i); !r) return std::unexpected(r.error());
+  }
+  cluster->share_addresses();
   for (int32_t id = 1; id <= cluster->options_.brokers; ++id) {
-    auto config = cluster->config_for(id);
-    if (!config) return std::unexpected(config.error());
-    // With several voters start() returns at once; readiness is awaited below.
-    auto broker = Broker::start(std::move(*config));
-    if (!broker) return std::unexpected(broker.error());
-    cluster->ports_[id] = (*broker)->port();
-    cluster->controller_ports_[id] = (*broker)->controller_port();
-    cluster->brokers_[id] = std::move(*broker);
+    if (auto r = cluster->start_node(id); !r) return std::unexpected(r.error());
   }
   cluster->share_addresses();
   // The voters start together: one campaigns at once instead of after an election timeout
   // (0.3-2 s of a start-up that otherwise takes milliseconds). Posted after the addresses.
-  if (cluster->brokers_.size() > 1) cluster->brokers_.begin()->second->campaign_now();
+  if (cluster->controller_ports_.size() > 1) {
+    cluster->brokers_.at(cluster->controller_ports_.begin()->first)->campaign_now();
+  }
   if (cluster->options_.wait_ready) {
     if (auto r = cluster->wait_ready(cluster->options_.ready_timeout_ms); !r) return std::unexpected(r.error());
   }
@@ -92,6 +118,14 @@ std::string LocalCluster::bootstrap_servers() const {
 std::vector<int32_t> LocalCluster::broker_ids() const {
   std::vector<int32_t> ids;
   for (const auto& [id, port] : ports_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<int32_t> LocalCluster::controller_ids() const {
+  std::vector<int32_t> ids;
+  for (const auto& [id, port] : controller_ports_) {
+    if (dedicated(id)) ids.push_back(id);
+  }
   return ids;
 }
 
@@ -176,7 +210,7 @@ Broker* LocalCluster::serving_broker() {
   const int32_t controller = controller_id();
   Broker* any = nullptr;
   for (auto& [id, b] : brokers_) {
-    if (!b || b->paused()) continue;
+    if (!b || b->paused() || b->roles() == ProcessRoles::controller) continue;
     if (id == controller) return b.get();
     if (!any) any = b.get();
   }
@@ -273,13 +307,9 @@ Result<PartitionRead> LocalCluster::read_partition(int32_t id, const std::string
 }
 
 Result<void> LocalCluster::restart_broker(int32_t id, bool wait) {
-  if (!ports_.contains(id)) return make_error(Errc::invalid_request, "no broker " + std::to_string(id));
+  if (!known(id)) return make_error(Errc::invalid_request, "no broker " + std::to_string(id));
   if (brokers_[id]) return make_error(Errc::invalid_request, "broker " + std::to_string(id) + " is running");
-  auto config = config_for(id);
-  if (!config) return std::unexpected(config.error());
-  auto broker = Broker::start(std::move(*config));
-  if (!broker) return std::unexpected(broker.error());
-  brokers_[id] = std::move(*broker);
+  if (auto r = start_node(id); !r) return r;
   share_addresses();
   apply_filter();
   if (!wait) return {};
@@ -293,7 +323,7 @@ void LocalCluster::partition(const std::vector<int32_t>& side_a, const std::vect
 
 void LocalCluster::isolate(int32_t id) {
   std::vector<int32_t> others;
-  for (const auto& [other, port] : ports_) {
+  for (const auto& [other, node] : brokers_) {
     if (other != id) others.push_back(other);
   }
   partition({id}, others);
@@ -345,7 +375,7 @@ Result<void> LocalCluster::advance_time(int64_t ms) {
   if (ms < 0) return make_error(Errc::invalid_request, "time only moves forward");
   manual_clock_->advance_ms(ms);
   for (auto& [id, broker] : brokers_) {
-    if (!broker) continue;
+    if (!broker || broker->roles() == ProcessRoles::controller) continue;
     Broker* b = broker.get();
     if (!b->run_on_reactor([b] {
           b->groups().tick();

@@ -1,6 +1,9 @@
 #pragma once
-// N brokers in one process forming one cluster (combined mode: every broker is a controller
-// voter), each with its own data directory, Kafka port and controller port. Used by
+// N brokers in one process forming one cluster, each with its own data directory and ports. By
+// default in combined mode (every broker is a controller voter, with a Kafka and a controller
+// port); with `controllers` > 0, KRaft's dedicated mode: that many controller-only nodes (ids
+// kFirstControllerId.., controller port only) form the quorum and the brokers (ids 1..N, Kafka
+// port only) follow it as observers. Used by
 // `pykafkacore serve --brokers N`, Python's Cluster and the tests. Ports may be 0 (any free
 // one): the voters learn each other's controller addresses once all listen. A stopped broker
 // restarts on the same ports and directory, like a restarted process. Not thread-safe: one
@@ -16,11 +19,19 @@
 
 namespace kafkacore::broker {
 
+// Ids of dedicated controllers start here (as in Kafka's test kit), apart from the brokers'.
+inline constexpr int32_t kFirstControllerId = 3000;
+
 struct LocalClusterOptions {
   int brokers = 3;
-  std::filesystem::path data_dir;         // broker-<id> below it
+  // Dedicated controllers (process.roles=controller), ids kFirstControllerId + i; 0: combined
+  // mode, every broker a voter.
+  int controllers = 0;
+  std::filesystem::path data_dir;         // broker-<id> (and controller-<id>) below it
   uint16_t base_port = 0;                 // broker i listens on base_port + i - 1 (0: any)
-  uint16_t base_controller_port = 0;      // likewise for the controller listener
+  // Likewise for the controller listener: of broker i in combined mode, of controller
+  // kFirstControllerId + i on base_controller_port + i with dedicated controllers.
+  uint16_t base_controller_port = 0;
   std::string host = "127.0.0.1";
   std::map<std::string, std::string> properties;  // for every broker
   int64_t ready_timeout_ms = 30000;
@@ -48,8 +59,11 @@ class LocalCluster {
   ~LocalCluster();
 
   std::string bootstrap_servers() const;
+  // The nodes that serve clients (every node in combined mode).
   std::vector<int32_t> broker_ids() const;
-  // nullptr while stopped.
+  // Dedicated controllers (empty in combined mode).
+  std::vector<int32_t> controller_ids() const;
+  // Any node, broker or controller (the *_broker() calls below take either); nullptr while stopped.
   Broker* broker(int32_t id);
   // Until every running broker serves in the cluster, or the timeout.
   Result<void> wait_ready(int64_t timeout_ms);
@@ -111,9 +125,13 @@ class LocalCluster {
 
   LocalClusterOptions options_;
   std::unique_ptr<ManualClock> manual_clock_;  // declared before the brokers that read it
-  std::map<int32_t, std::unique_ptr<Broker>> brokers_;
-  std::map<int32_t, uint16_t> ports_;
-  std::map<int32_t, uint16_t> controller_ports_;
+  bool dedicated(int32_t id) const { return options_.controllers > 0 && id >= kFirstControllerId; }
+  bool known(int32_t id) const { return ports_.contains(id) || controller_ports_.contains(id); }
+  Result<void> start_node(int32_t id);
+
+  std::map<int32_t, std::unique_ptr<Broker>> brokers_;  // every node, controllers included
+  std::map<int32_t, uint16_t> ports_;             // Kafka ports of the client-serving nodes
+  std::map<int32_t, uint16_t> controller_ports_;  // controller ports of the voters
 };
 
 }  // namespace kafkacore::broker

@@ -25,6 +25,7 @@ enum class Kind : int64_t {
   snapshot_request = 4,
   snapshot_response = 5,
   application = 6,
+  observe = 7,
 };
 
 constexpr uint32_t kHeaderFields = 4;  // version, kind, from, to
@@ -40,6 +41,7 @@ constexpr uint32_t payload_fields(Kind kind) {
     case Kind::snapshot_request: return 4;
     case Kind::snapshot_response: return 2;
     case Kind::application: return 1;
+    case Kind::observe: return 2;
   }
   return 0;
 }
@@ -124,6 +126,12 @@ void pack_payload(Packer& pk, const Message& m, const SnapshotResponse& r) {
 void pack_payload(Packer& pk, const Message& m, const ApplicationMessage& r) {
   pack_header(pk, Kind::application, m);
   pack_bin(pk, r.data);
+}
+
+void pack_payload(Packer& pk, const Message& m, const ObserveRequest& r) {
+  pack_header(pk, Kind::observe, m);
+  pk.pack_int64(r.term);
+  pk.pack_int64(r.last_index);
 }
 
 // ---- decoding ----
@@ -285,6 +293,8 @@ Payload read_payload(Kind kind, Fields& f) {
       return SnapshotResponse{f.non_negative(kP, "term"), f.non_negative(kP + 1, "last_index")};
     case Kind::application:
       return ApplicationMessage{0, f.bin(kP, "data")};
+    case Kind::observe:
+      return ObserveRequest{f.non_negative(kP, "term"), f.non_negative(kP + 1, "last_index")};
   }
   return {};  // unreachable: the kind was checked
 }
@@ -298,7 +308,7 @@ Result<Message> read_message(const msgpack::object& o) {
            std::to_string(kMessageFormatVersion) + ")");
   }
   const int64_t kind_number = f.integer(1, "kind", INT64_MIN, INT64_MAX);
-  if (f.ok() && (kind_number < 0 || kind_number > static_cast<int64_t>(Kind::application))) {
+  if (f.ok() && (kind_number < 0 || kind_number > static_cast<int64_t>(Kind::observe))) {
     f.fail("has unknown kind " + std::to_string(kind_number));
   }
   if (!f.ok()) return std::unexpected(f.error());

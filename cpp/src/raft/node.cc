@@ -21,7 +21,11 @@ Node::Node(Config config, RestoredState restored)
       persisted_hard_(restored.hard_state),
       snapshot_(std::move(restored.snapshot)),
       log_(std::move(restored.entries)) {
-  if (std::find(config_.voters.begin(), config_.voters.end(), config_.id) == config_.voters.end()) {
+  auto self = std::find(config_.voters.begin(), config_.voters.end(), config_.id);
+  if (config_.observer) {
+    // An observer is no voter, whatever the list says (the drivers validate the configuration).
+    if (self != config_.voters.end()) config_.voters.erase(self);
+  } else if (self == config_.voters.end()) {
     config_.voters.push_back(config_.id);
   }
   persisted_index_ = last_index();
@@ -32,6 +36,23 @@ Node::Node(Config config, RestoredState restored)
   committed_handed_out_ = snapshot_.last_index;
   for (NodeId v : config_.voters) progress_[v] = Progress{};
   reset_election_timer();
+  if (config_.observer) announce_observer();  // at once: a starting broker waits on the log
+}
+
+bool Node::is_voter(NodeId id) const {
+  return std::find(config_.voters.begin(), config_.voters.end(), id) != config_.voters.end();
+}
+
+std::vector<NodeId> Node::known_observers() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, p] : progress_) {
+    if (p.observer) out.push_back(id);
+  }
+  return out;
+}
+
+void Node::announce_observer() {
+  for (NodeId v : config_.voters) send(v, ObserveRequest{hard_.term, last_index()});
 }
 
 // ---------------------------------------------------------------- log
@@ -116,7 +137,9 @@ void Node::become_leader() {
   heartbeat_elapsed_ = 0;
   election_elapsed_ = 0;
   for (auto& [id, p] : progress_) {
+    const bool observer = p.observer;
     p = Progress{};
+    p.observer = observer;
     p.next = last_index() + 1;
     p.recently_active = id == config_.id;
   }
@@ -128,6 +151,7 @@ void Node::become_leader() {
 }
 
 void Node::campaign(bool pre_vote) {
+  if (config_.observer) return;
   if (pre_vote) {
     become_pre_candidate();
   } else {
@@ -153,17 +177,25 @@ void Node::tick() {
     ++election_elapsed_;
     if (election_elapsed_ >= config_.election_ticks) {
       election_elapsed_ = 0;
-      if (config_.check_quorum) {
-        int active = 0;
-        for (auto& [id, p] : progress_) {
-          if (p.recently_active || id == config_.id) ++active;
+      int active = 0;
+      for (auto it = progress_.begin(); it != progress_.end();) {
+        Progress& p = it->second;
+        if (p.observer) {
+          // Observers never count; one long silent is forgotten so a leader does not heartbeat
+          // departed brokers forever (it announces itself again when it comes back).
+          p.silent_rounds = p.recently_active ? 0 : p.silent_rounds + 1;
           p.recently_active = false;
+          it = p.silent_rounds >= kObserverSilentRounds ? progress_.erase(it) : std::next(it);
+          continue;
         }
-        if (active < quorum()) {
-          // Cut off from a majority: stop acting as leader so clients look elsewhere.
-          become_follower(hard_.term, kNoNode);
-          return;
-        }
+        if (p.recently_active || it->first == config_.id) ++active;
+        p.recently_active = false;
+        ++it;
+      }
+      if (config_.check_quorum && active < quorum()) {
+        // Cut off from a majority: stop acting as leader so clients look elsewhere.
+        become_follower(hard_.term, kNoNode);
+        return;
       }
     }
     if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
@@ -173,6 +205,16 @@ void Node::tick() {
     return;
   }
   ++election_elapsed_;
+  if (config_.observer) {
+    // Never campaigns. A leader silent for an election timeout is forgotten and every voter
+    // hears from us again, so whichever leads now (or next) replicates to us.
+    if (election_elapsed_ >= config_.election_ticks) {
+      election_elapsed_ = 0;
+      leader_ = kNoNode;
+      announce_observer();
+    }
+    return;
+  }
   if (election_elapsed_ >= randomized_timeout_) campaign(config_.pre_vote);
 }
 
@@ -207,6 +249,10 @@ void Node::send(NodeId to, Payload payload) {
 
 void Node::step(const Message& m) {
   if (std::holds_alternative<ApplicationMessage>(m.payload)) return;
+  if (const auto* observe = std::get_if<ObserveRequest>(&m.payload)) {
+    // Outside the term rules: it neither deposes anyone nor is refused as stale.
+    return handle_observe(m.from, *observe);
+  }
   const Term msg_term = std::visit([](const auto& p) { return p.term; }, m.payload);
   const auto* vote = std::get_if<VoteRequest>(&m.payload);
   const auto* vote_response = std::get_if<VoteResponse>(&m.payload);
@@ -256,7 +302,7 @@ void Node::step(const Message& m) {
           handle_snapshot(m.from, p);
         } else if constexpr (std::is_same_v<T, SnapshotResponse>) {
           handle_snapshot_response(m.from, p);
-        }  // ApplicationMessage: not ours (the driver routes them before step)
+        }  // ApplicationMessage: not ours (the driver routes them before step); ObserveRequest: above
       },
       m.payload);
 }
@@ -264,6 +310,11 @@ void Node::step(const Message& m) {
 // ---------------------------------------------------------------- elections
 
 void Node::handle_vote_request(NodeId from, const VoteRequest& r) {
+  if (config_.observer) {
+    // Only a misconfigured peer asks an observer; it never grants.
+    send(from, VoteResponse{hard_.term, false, r.pre_vote});
+    return;
+  }
   if (r.pre_vote) {
     // Would we vote for it in term r.term? Only if its log is as good as ours and we have not
     // heard from a leader lately.
@@ -327,9 +378,25 @@ void Node::send_append(NodeId to, bool allow_empty) {
 }
 
 void Node::broadcast_append(bool allow_empty) {
-  for (NodeId v : config_.voters) {
-    if (v != config_.id) send_append(v, allow_empty);
+  // Voters and the observers that announced themselves.
+  for (auto& [id, p] : progress_) {
+    if (id != config_.id) send_append(id, allow_empty);
   }
+}
+
+void Node::handle_observe(NodeId from, const ObserveRequest& r) {
+  if (config_.observer || from == config_.id || is_voter(from)) return;
+  Progress& p = progress_[from];
+  p.observer = true;
+  p.recently_active = true;
+  p.silent_rounds = 0;
+  if (role_ != Role::leader) return;  // remembered: replicated to if we come to lead
+  // Start from its log end (it may have restarted, or hold a stale tail: the usual consistency
+  // check walks back from there, or a snapshot covers it).
+  p.match = 0;
+  p.next = std::clamp(r.last_index + 1, Index{1}, last_index() + 1);
+  p.snapshot_in_flight = false;
+  send_append(from, true);
 }
 
 void Node::handle_append(NodeId from, const AppendRequest& r) {

@@ -10,6 +10,12 @@
 // disruptive candidates), log replication with conflict hints, commit on majority of the
 // current term, snapshots (the state machine compacts; lagging followers get the snapshot).
 // The voter set is fixed by the configuration.
+//
+// Observers (KRaft's broker-only nodes) follow the log without voting: they never campaign,
+// never grant a vote and never count towards a quorum (commit, check-quorum). They announce
+// themselves with an ObserveRequest to every voter; the leader then replicates to them like to a
+// follower (appends, snapshots) and forgets observers that stay silent, so voters need not know
+// the observers in advance.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -96,8 +102,18 @@ struct ApplicationMessage {
   bool operator==(const ApplicationMessage&) const = default;
 };
 
+// An observer asks to be replicated to. Sent to every voter when it hears from no leader: the
+// leader starts replicating from `last_index` (its log end); other voters remember the observer
+// so they replicate to it at once if they become leader. Never refused for its term: an observer's
+// term is only what it learnt from leaders.
+struct ObserveRequest {
+  Term term = 0;
+  Index last_index = 0;
+  bool operator==(const ObserveRequest&) const = default;
+};
+
 using Payload = std::variant<VoteRequest, VoteResponse, AppendRequest, AppendResponse,
-                             SnapshotRequest, SnapshotResponse, ApplicationMessage>;
+                             SnapshotRequest, SnapshotResponse, ApplicationMessage, ObserveRequest>;
 
 struct Message {
   NodeId from = kNoNode;
@@ -136,7 +152,8 @@ struct Ready {
 
 struct Config {
   NodeId id = 1;
-  std::vector<NodeId> voters;  // including `id`
+  std::vector<NodeId> voters;  // including `id`, unless this node is an observer
+  bool observer = false;       // follow the log without voting (see the top of this file)
   int election_ticks = 10;     // timeouts are random in [election_ticks, 2 * election_ticks)
   int heartbeat_ticks = 1;
   bool pre_vote = true;
@@ -161,6 +178,7 @@ class Node {
 
   void tick();
   // Campaigns now instead of after an election timeout: a single voter has nobody to wait for.
+  // An observer never campaigns.
   void start_election() { campaign(config_.pre_vote); }
   void step(const Message& message);
   // Appends `data` to the log if this node leads; NOT_LEADER_OR_FOLLOWER otherwise.
@@ -175,6 +193,9 @@ class Node {
   void advance(const Ready& ready);
 
   NodeId id() const { return config_.id; }
+  bool observer() const { return config_.observer; }
+  // The observers this node replicates to (as leader) or would (as follower), for tests.
+  std::vector<NodeId> known_observers() const;
   Role role() const { return role_; }
   Term term() const { return hard_.term; }
   NodeId leader() const { return leader_; }
@@ -193,7 +214,11 @@ class Node {
     Index next = 1;
     bool recently_active = false;  // heard from since the last check-quorum round
     bool snapshot_in_flight = false;
+    bool observer = false;
+    int silent_rounds = 0;  // observers: check-quorum rounds without an answer
   };
+  // An observer silent for this many election timeouts is dropped (it re-announces itself).
+  static constexpr int kObserverSilentRounds = 3;
 
   std::optional<Term> term_at(Index index) const;
   bool log_up_to_date(Index last_index, Term last_term) const;
@@ -217,6 +242,9 @@ class Node {
   void handle_append_response(NodeId from, const AppendResponse& r);
   void handle_snapshot(NodeId from, const SnapshotRequest& r);
   void handle_snapshot_response(NodeId from, const SnapshotResponse& r);
+  void handle_observe(NodeId from, const ObserveRequest& r);
+  void announce_observer();
+  bool is_voter(NodeId id) const;
 
   Config config_;
   std::mt19937_64 rng_;

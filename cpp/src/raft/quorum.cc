@@ -13,7 +13,14 @@ Quorum::~Quorum() { stop(); }
 
 Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig config,
                                               StateMachine& machine) {
-  if (!config.voters.contains(config.id)) {
+  if (config.observer && config.voters.contains(config.id)) {
+    return make_error(Errc::invalid_config, "node " + std::to_string(config.id) +
+                                                " is an observer but listed in controller.quorum.voters");
+  }
+  if (config.observer && config.voters.empty()) {
+    return make_error(Errc::invalid_config, "an observer needs controller.quorum.voters to follow");
+  }
+  if (!config.observer && !config.voters.contains(config.id)) {
     return make_error(Errc::invalid_config, "node " + std::to_string(config.id) +
                                                 " is not among controller.quorum.voters");
   }
@@ -26,6 +33,7 @@ Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig
   Config raft;
   raft.id = q->config_.id;
   for (const auto& [id, endpoint] : q->config_.voters) raft.voters.push_back(id);
+  raft.observer = q->config_.observer;
   raft.election_ticks = q->config_.election_ticks;
   raft.heartbeat_ticks = q->config_.heartbeat_ticks;
   raft.seed = q->config_.seed ^ static_cast<uint64_t>(
@@ -42,14 +50,16 @@ Result<std::unique_ptr<Quorum>> Quorum::start(asio::io_context& io, QuorumConfig
     self->node_->step(m);
     self->drive();
   });
-  const uint16_t wanted = q->config_.listen_port ? q->config_.listen_port
-                                                 : q->config_.voters.at(q->config_.id).port;
-  auto port = q->transport_->listen(q->config_.listen_host, wanted);
-  if (!port) return std::unexpected(port.error());
-  q->port_ = *port;
+  if (!q->config_.observer) {
+    const uint16_t wanted = q->config_.listen_port ? q->config_.listen_port
+                                                   : q->config_.voters.at(q->config_.id).port;
+    auto port = q->transport_->listen(q->config_.listen_host, wanted);
+    if (!port) return std::unexpected(port.error());
+    q->port_ = *port;
+  }
   q->schedule_tick();
   // A single voter has nobody to wait for; others wait for an election timeout.
-  if (q->config_.voters.size() == 1) q->node_->start_election();
+  if (!q->config_.observer && q->config_.voters.size() == 1) q->node_->start_election();
   asio::post(io, [self] { self->drive(); });
   return q;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// One voter of a Raft quorum in a process: the sans-io Node driven by a tick timer, its
+// One member of a Raft quorum in a process, a voter or an observer (QuorumConfig::observer): the sans-io Node driven by a tick timer, its
 // durable LogStore, the TCP Transport to the other voters, and the application's state machine
 // (the metadata image, for the controller quorum). Follows node.h's Ready contract: persist
 // (fsync), then send, then apply. Proposals complete when their entry commits. Runs on the
@@ -22,7 +22,10 @@ namespace kafkacore::raft {
 
 struct QuorumConfig {
   NodeId id = 1;
-  std::map<NodeId, Endpoint> voters;  // including this node
+  std::map<NodeId, Endpoint> voters;  // including this node, unless it is an observer
+  // Follow the log without voting (KRaft's process.roles=broker): not among `voters`, no
+  // listener (it dials the voters, who answer on that connection), never a leader.
+  bool observer = false;
   std::filesystem::path dir;          // the node's log store
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;           // 0: the port in `voters`, or any if that is 0 too

@@ -18,6 +18,9 @@ struct Transport::Peer {
   std::deque<Bytes> queue;
   bool writing = false;
   std::chrono::steady_clock::time_point retry_at{};
+  // Known only from its inbound connection (an observer, which has no listener): messages to it
+  // go back over that connection and are dropped while there is none; never dialled.
+  bool accepted = false;
 };
 
 Result<std::map<NodeId, Endpoint>> parse_voters(const std::string& text) {
@@ -77,6 +80,7 @@ void Transport::set_peer(NodeId id, Endpoint endpoint) {
     peer->id = id;
   }
   peer->endpoint = std::move(endpoint);
+  peer->accepted = false;
   if (peer->socket) {
     boost::system::error_code ec;
     peer->socket->close(ec);
@@ -116,16 +120,41 @@ awaitable<void> Transport::accept_loop(std::shared_ptr<bool> alive) {
     socket.set_option(tcp::no_delay(true), ec);
     auto shared = std::make_shared<tcp::socket>(std::move(socket));
     inbound_[next_inbound_++] = shared;
-    asio::co_spawn(io_, read_loop(shared, alive), asio::detached);
+    asio::co_spawn(io_, read_loop(shared, alive, /*inbound=*/true), asio::detached);
   }
 }
 
-awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::shared_ptr<bool> alive) {
+void Transport::learn_route(NodeId from, const std::shared_ptr<tcp::socket>& socket) {
+  auto& peer = peers_[from];
+  if (peer && !peer->accepted) return;  // a configured peer: we dial it ourselves
+  if (!peer) {
+    peer = std::make_shared<Peer>();
+    peer->id = from;
+    peer->accepted = true;
+  }
+  peer->socket = socket;  // its latest connection (it reconnects after a failure)
+}
+
+void Transport::forget_socket(const std::shared_ptr<tcp::socket>& socket) {
+  // The connection broke: the next message to that peer dials again (or, to an observer,
+  // waits for it to connect again) instead of writing into a dead socket first.
+  for (auto& [id, peer] : peers_) {
+    if (peer->socket == socket) {
+      boost::system::error_code ignored;
+      socket->close(ignored);
+      peer->socket.reset();
+    }
+  }
+}
+
+awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::shared_ptr<bool> alive,
+                                     bool inbound) {
   Bytes buffer;
   for (;;) {
     std::array<std::byte, 4> header{};
     boost::system::error_code ec;
     co_await asio::async_read(*socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+    if (*alive && !stopped_ && ec) forget_socket(socket);
     if (!*alive || stopped_ || ec) co_return;
     const uint32_t size = load_be<uint32_t>(header.data());
     if (size > limits_.max_frame_bytes) {
@@ -146,6 +175,7 @@ awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::s
     }
     if (message->to != self_) continue;  // misrouted: not ours to act on
     if (filter_ && !filter_(message->from, message->to)) continue;
+    if (inbound) learn_route(message->from, socket);
     deliver_(std::move(*message));
   }
 }
@@ -190,6 +220,12 @@ awaitable<void> Transport::write_loop(std::shared_ptr<Peer> peer, std::shared_pt
     peer->retry_at = std::chrono::steady_clock::now() + limits_.reconnect_backoff;
   };
   while (!peer->queue.empty()) {
+    if (!peer->socket && peer->accepted) {
+      // Reachable only once it connects to us again.
+      dropped_ += peer->queue.size();
+      peer->queue.clear();
+      break;
+    }
     if (!peer->socket) {
       if (std::chrono::steady_clock::now() < peer->retry_at) {
         // Still backing off: drop what waits but keep the deadline. Pushing it back here would
@@ -224,6 +260,8 @@ awaitable<void> Transport::write_loop(std::shared_ptr<Peer> peer, std::shared_pt
       }
       socket->set_option(tcp::no_delay(true), ec);
       peer->socket = socket;
+      // Answers may come back on this connection (to an observer, which has no listener).
+      asio::co_spawn(io_, read_loop(socket, alive, /*inbound=*/false), asio::detached);
     }
     Bytes frame = std::move(peer->queue.front());
     peer->queue.pop_front();

@@ -4,6 +4,9 @@
 // lazily and re-opened after a failure; a message that cannot be sent now is dropped — Raft
 // retries by itself (heartbeats, re-sent appends), so a queue that only grows helps nobody.
 // A filter hook drops chosen links for fault injection (network partitions in tests).
+// Observers (broker-only nodes) have no listener: they dial the voters, who learn the route back
+// from the first message on that connection and answer over it; a node reads every connection it
+// dialled for such answers.
 // Runs on the owner's io_context; not thread-safe.
 #include <chrono>
 #include <cstdint>
@@ -58,7 +61,9 @@ class Transport {
   // Coroutines outlive no Transport: each holds `alive` and stops when it turns false.
   server::awaitable<void> accept_loop(std::shared_ptr<bool> alive);
   server::awaitable<void> read_loop(std::shared_ptr<server::tcp::socket> socket,
-                                    std::shared_ptr<bool> alive);
+                                    std::shared_ptr<bool> alive, bool inbound);
+  void learn_route(NodeId from, const std::shared_ptr<server::tcp::socket>& socket);
+  void forget_socket(const std::shared_ptr<server::tcp::socket>& socket);
   server::awaitable<void> write_loop(std::shared_ptr<Peer> peer, std::shared_ptr<bool> alive);
 
   server::asio::io_context& io_;

@@ -45,6 +45,8 @@ std::vector<Message> samples() {
   out.push_back({3, 1, SnapshotResponse{6, 40}});
   out.push_back({kNoNode, INT32_MAX, SnapshotResponse{0, 0}});
   out.push_back({INT32_MIN, kNoNode, VoteResponse{1, true, true}});
+  out.push_back({4, 1, ObserveRequest{3, 17}});
+  out.push_back({4, 2, ObserveRequest{0, 0}});
   return out;
 }
 
@@ -104,7 +106,7 @@ TEST(RaftCodec, MalformedInputsAreRejected) {
   expect_corrupt(bytes({0x91, 0x01}), "at least 2");
   // Unknown version and unknown kind.
   expect_corrupt(bytes({0x96, 0x02, 0x05, 0x01, 0x02, 0x07, 0x07}), "format version 2");
-  expect_corrupt(bytes({0x96, 0x01, 0x07, 0x01, 0x02, 0x07, 0x07}), "unknown kind 7");
+  expect_corrupt(bytes({0x96, 0x01, 0x08, 0x01, 0x02, 0x07, 0x07}), "unknown kind 8");
   expect_corrupt(bytes({0x96, 0x01, 0xff, 0x01, 0x02, 0x07, 0x07}), "unknown kind -1");
   expect_corrupt(bytes({0x96, 0x01, 0xa1, 0x35, 0x01, 0x02, 0x07, 0x07}), "'kind' must be an integer");
   // Snapshot response with a missing and an extra field.

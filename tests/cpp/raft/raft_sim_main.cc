@@ -1,5 +1,5 @@
 // Soak runs of the Raft simulator, outside ctest:
-//   raft_sim --seeds 10000 [--first N] [--nodes 3|5] [--events E] [--trace]
+//   raft_sim --seeds 10000 [--first N] [--nodes 3|5] [--observers K] [--events E] [--trace]
 // Exits 1 on the first failing seed (printing how to replay it), 2 if some counter stayed at 0.
 #include <chrono>
 #include <cstdio>
@@ -16,11 +16,12 @@ namespace {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: raft_sim [--seeds COUNT] [--first SEED] [--nodes 3|5] [--events E] "
-               "[--trace]\n"
+               "usage: raft_sim [--seeds COUNT] [--first SEED] [--nodes 3|5] [--observers K] "
+               "[--events E] [--trace]\n"
                "  --seeds   how many seeds to run (default 1000)\n"
                "  --first   first seed (default 1)\n"
                "  --nodes   force the cluster size (default: the seed picks 3 or 5)\n"
+               "  --observers  add K non-voting followers (default 0)\n"
                "  --events  events of the faulty phase per run (default 15000)\n"
                "  --trace   print every event (meant for replaying one seed)\n");
   std::exit(64);
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   std::optional<int> nodes;
   std::optional<int> events;
   bool trace = false;
+  int observers = 0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seeds")) {
       seeds = static_cast<uint64_t>(number(i, argc, argv));
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--nodes")) {
       nodes = static_cast<int>(number(i, argc, argv));
       if (*nodes < 1 || *nodes > 9) usage();
+    } else if (!std::strcmp(argv[i], "--observers")) {
+      observers = static_cast<int>(number(i, argc, argv));
+      if (observers > 9) usage();
     } else if (!std::strcmp(argv[i], "--events")) {
       events = static_cast<int>(number(i, argc, argv));
     } else if (!std::strcmp(argv[i], "--trace")) {
@@ -69,7 +74,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n", Options::from_seed(seed, nodes, events).describe().c_str());
       std::fflush(stdout);
     }
-    const RunResult r = run_seed(seed, nodes, events, trace);
+    const RunResult r = run_seed(seed, nodes, events, trace, observers);
     if (!r.ok) {
       std::printf("FAILED after %llu passing seeds\n%s", static_cast<unsigned long long>(k),
                   r.failure.c_str());

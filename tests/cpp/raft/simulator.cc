@@ -63,6 +63,8 @@ MsgBrief brief(const Message& m) {
           b.x = {p.snapshot.last_index, p.snapshot.last_term};
         } else if constexpr (std::is_same_v<T, SnapshotResponse>) {
           b.x = {p.last_index};
+        } else if constexpr (std::is_same_v<T, ObserveRequest>) {
+          b.x = {p.last_index};
         }  // the simulator never sends ApplicationMessage
       },
       m.payload);
@@ -87,6 +89,8 @@ std::string describe(const MsgBrief& b) {
       return s + "AppendResp{" + t + (b.ok ? " ok " : " reject ") + n(b.x[0]) + "}";
     case 4:
       return s + "Snapshot{" + t + " last=" + n(b.x[0]) + "/" + n(b.x[1]) + "}";
+    case 7:
+      return s + "Observe{" + t + " last=" + n(b.x[0]) + "}";
     default:
       return s + "SnapshotResp{" + t + " last=" + n(b.x[0]) + "}";
   }
@@ -153,6 +157,7 @@ std::string Options::describe() const {
   };
   add("seed", std::to_string(seed));
   add("nodes", std::to_string(nodes));
+  if (observers > 0) add("observers", std::to_string(observers));
   add("election_ticks", std::to_string(election_ticks));
   add("heartbeat_ticks", std::to_string(heartbeat_ticks));
   add("max_append", std::to_string(max_entries_per_append));
@@ -292,7 +297,7 @@ std::optional<Term> Simulator::Store::term_at(Index index) const {
 // ---------------------------------------------------------------- setup and helpers
 
 Simulator::Simulator(Options options) : options_(std::move(options)), rng_(options_.seed) {
-  const int n = options_.nodes;
+  const int n = options_.nodes + options_.observers;
   blocked_.assign(static_cast<size_t>(n + 1), std::vector<bool>(static_cast<size_t>(n + 1)));
   nodes_.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) nodes_[static_cast<size_t>(i)].id = i + 1;
@@ -301,16 +306,22 @@ Simulator::Simulator(Options options) : options_(std::move(options)), rng_(optio
 }
 
 Simulator::SimNode& Simulator::at(NodeId id) {
-  if (id < 1 || id > options_.nodes) throw std::out_of_range("no node " + std::to_string(id));
+  if (id < 1 || id > total()) throw std::out_of_range("no node " + std::to_string(id));
   return nodes_[static_cast<size_t>(id - 1)];
 }
 
 const Simulator::SimNode& Simulator::at(NodeId id) const {
-  if (id < 1 || id > options_.nodes) throw std::out_of_range("no node " + std::to_string(id));
+  if (id < 1 || id > total()) throw std::out_of_range("no node " + std::to_string(id));
   return nodes_[static_cast<size_t>(id - 1)];
 }
 
-NodeId Simulator::random_node() { return uniform(1, options_.nodes); }
+NodeId Simulator::random_node() { return uniform(1, total()); }
+
+std::vector<NodeId> Simulator::voter_ids() const {
+  std::vector<NodeId> out;
+  for (NodeId id = 1; id <= options_.nodes; ++id) out.push_back(id);
+  return out;
+}
 
 bool Simulator::chance(double p) {
   if (p <= 0) return false;  // draws nothing: turning a fault off leaves the rest of the run alone
@@ -423,7 +434,8 @@ void Simulator::fail(std::string_view invariant, const std::string& detail) {
                   std::string(invariant) + "' violated: " + detail + "\n";
   s += "options: " + options_.describe() + "\n";
   s += "rerun: raft_sim --first " + std::to_string(options_.seed) + " --seeds 1 --nodes " +
-       std::to_string(options_.nodes) + " --events " + std::to_string(options_.chaos_events) +
+ std::to_string(options_.nodes) +
+       (options_.observers ? " --observers " + std::to_string(options_.observers) : "") + " --events " + std::to_string(options_.chaos_events) +
        " --trace\n";
   s += "logs:\n";
   for (const auto& n : nodes_) {
@@ -460,7 +472,8 @@ void Simulator::fail(std::string_view invariant, const std::string& detail) {
 void Simulator::start_node(SimNode& n) {
   Config c;
   c.id = n.id;
-  c.voters = ids();
+  c.voters = voter_ids();
+  c.observer = n.id > options_.nodes;
   c.election_ticks = options_.election_ticks;
   c.heartbeat_ticks = options_.heartbeat_ticks;
   c.max_entries_per_append = options_.max_entries_per_append;
@@ -693,6 +706,9 @@ void Simulator::send(SimNode& n, const Message& m) {
     }
     n.max_sent_term = std::max(n.max_sent_term, t);
   }
+  if (n.raft->observer() && (vreq || (vresp && vresp->granted))) {
+    fail("observer", who() + " is an observer but takes part in an election: " + describe(m));
+  }
   if (vresp && !vresp->pre_vote && vresp->granted) {
     if (n.store.hard.term != t || n.store.hard.voted_for != m.to) {
       fail("persist before send", who() + " grants its vote before persisting it: " + describe(m));
@@ -711,7 +727,7 @@ void Simulator::send(SimNode& n, const Message& m) {
   if (const auto* sr = std::get_if<SnapshotResponse>(&m.payload)) acked = sr->last_index;
   if (acked) check_ack(n, t, m.to, *acked);
   if (std::holds_alternative<SnapshotRequest>(m.payload)) ++counters_[Counter::snapshots_sent];
-  if (m.to < 1 || m.to > options_.nodes || m.to == m.from) {
+  if (m.to < 1 || m.to > total() || m.to == m.from) {
     fail("ready contract", who() + " sends to a non-peer: " + describe(m));
   }
   if (!calm_ && chance(options_.p_drop)) {
@@ -913,6 +929,25 @@ void Simulator::check_log_matching(const SimNode& changed, Index from) {
   }
 }
 
+// A leader's new commit index is durably held by a majority of the voters (observers hold it
+// too but must never count): their stores have the leader's entry there, or a snapshot past it.
+void Simulator::check_commit_quorum(const SimNode& leader) {
+  const Node& r = *leader.raft;
+  const Index c = r.commit_index();
+  const auto want = term_in(r, c);
+  if (!want) return;  // compacted on the leader: covered when the snapshot was made
+  int holders = 0;
+  for (NodeId v : voter_ids()) {
+    const Store& s = at(v).store;
+    if (c <= s.snapshot.last_index || s.term_at(c) == want) ++holders;
+  }
+  if (holders < options_.nodes / 2 + 1) {
+    fail("commit quorum", "leader n" + std::to_string(leader.id) + " commits " +
+                              std::to_string(c) + " held by only " + std::to_string(holders) +
+                              " of " + std::to_string(options_.nodes) + " voters");
+  }
+}
+
 void Simulator::check_all() {
   for (auto& n : nodes_) {
     if (!n.raft) continue;
@@ -927,10 +962,14 @@ void Simulator::check_all() {
       fail("monotonic commit", who() + " commit index went from " + std::to_string(n.seen_commit) +
                                    " to " + std::to_string(r.commit_index()));
     }
+    if (r.role() == Role::leader && r.commit_index() > n.seen_commit) check_commit_quorum(n);
     n.seen_commit = r.commit_index();
     if (r.commit_index() > r.last_index()) {
       fail("monotonic commit", who() + " commit index " + std::to_string(r.commit_index()) +
                                    " beyond its log " + std::to_string(r.last_index()));
+    }
+    if (r.observer() && r.role() != Role::follower) {
+      fail("observer", who() + " is an observer but became " + role_name(r.role()));
     }
     if (r.role() == Role::leader) {
       if (n.seen_leader_term != r.term()) {
@@ -1052,7 +1091,7 @@ void Simulator::heal() {
 void Simulator::random_partition() {
   std::vector<NodeId> order = ids();
   std::shuffle(order.begin(), order.end(), rng_);
-  const auto k = static_cast<size_t>(uniform(1, options_.nodes - 1));
+  const auto k = static_cast<size_t>(uniform(1, total() - 1));
   const bool one_way = chance(options_.p_one_way);
   std::string a;
   std::string b;
@@ -1254,9 +1293,11 @@ void Simulator::run() {
 }
 
 RunResult run_seed(uint64_t seed, std::optional<int> nodes, std::optional<int> events,
-                   bool verbose) {
+                   bool verbose, int observers) {
   RunResult out;
-  Simulator sim(Options::from_seed(seed, nodes, events));
+  Options options = Options::from_seed(seed, nodes, events);
+  options.observers = observers;
+  Simulator sim(options);
   sim.set_verbose(verbose);
   out.options = sim.options().describe();
   try {

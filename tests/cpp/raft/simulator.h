@@ -19,6 +19,9 @@
 //                      commits once; snapshots hold exactly that prefix
 //   ready contract     persist before send (terms, votes); the store mirrors an idle node
 //   liveness           after the faults stop, a proposal is applied everywhere in bounded time
+//                      (observers included: they catch up)
+//   observers          never campaign, vote or lead; a leader's commit index is held by a
+//                      majority of the voters' stores (observers' acks never count)
 // A crash while persisting keeps a prefix of the Ready's writes (snapshot, truncation, each
 // entry, hard state, synced in that order) and sends none of its messages; that is the only
 // unsynced data there is, since the core sends nothing before its Ready is durable.
@@ -42,7 +45,8 @@ namespace kafkacore::raft::sim {
 // `describe` prints them so a failure can be rerun and understood.
 struct Options {
   uint64_t seed = 1;
-  int nodes = 3;
+  int nodes = 3;      // voters, ids 1..nodes
+  int observers = 0;  // non-voting followers, ids nodes+1..nodes+observers
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   size_t max_entries_per_append = 64;
@@ -179,7 +183,8 @@ class Simulator {
   // The live leader with the highest term, if any.
   std::optional<NodeId> leader() const;
   std::vector<std::string> applied(NodeId id) const;  // payloads of applied non-no-op entries
-  std::vector<NodeId> ids() const;
+  std::vector<NodeId> ids() const;  // voters and observers
+  std::vector<NodeId> voter_ids() const;
   std::optional<NodeId> leader_of_term(Term term) const;  // over the whole history
   const Counters& counters() const { return counters_; }
   const Options& options() const { return options_; }
@@ -217,6 +222,7 @@ class Simulator {
     uint64_t seq = 0;  // send order, to spot reordering
   };
 
+  int total() const { return options_.nodes + options_.observers; }
   SimNode& at(NodeId id);
   const SimNode& at(NodeId id) const;
   NodeId random_node();
@@ -241,6 +247,7 @@ class Simulator {
   [[noreturn]] void fail(std::string_view invariant, const std::string& detail);
   void check_all();  // after every event
   void check_leader_complete(const SimNode& leader);
+  void check_commit_quorum(const SimNode& leader);
   void check_ack(const SimNode& n, Term term, NodeId to, Index index);
   void check_leader_has(const SimNode& leader, Index index);
   void check_log_matching(const SimNode& changed, Index from);
@@ -315,6 +322,7 @@ struct RunResult {
   int calm_ticks = 0;           // its bound
 };
 RunResult run_seed(uint64_t seed, std::optional<int> nodes = std::nullopt,
-                   std::optional<int> events = std::nullopt, bool verbose = false);
+                   std::optional<int> events = std::nullopt, bool verbose = false,
+                   int observers = 0);
 
 }  // namespace kafkacore::raft::sim
