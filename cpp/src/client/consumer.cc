@@ -428,6 +428,12 @@ Result<int64_t> Consumer::position(const TopicPartition& tp, milliseconds timeou
   }
 }
 
+std::optional<int64_t> Consumer::current_lag(const TopicPartition& tp) {
+  std::lock_guard user(impl_->user_mutex);
+  if (auto r = impl_->check_open(); !r) return std::nullopt;
+  return impl_->call([&] { return impl_->core->current_lag(tp); });
+}
+
 Result<std::map<TopicPartition, std::optional<OffsetAndMetadata>>> Consumer::committed(
     const std::vector<TopicPartition>& tps, milliseconds timeout) {
   std::lock_guard user(impl_->user_mutex);

@@ -116,6 +116,11 @@ class Consumer {
   Result<std::map<TopicPartition, int64_t>> end_offsets(const std::vector<TopicPartition>& tps,
                                                         std::chrono::milliseconds timeout);
 
+  // Records between the position and the high watermark (the last stable offset with
+  // read_committed) as of the latest fetch response, without asking the broker (Java's
+  // currentLag). nullopt when not known yet or the partition is not assigned.
+  std::optional<int64_t> current_lag(const TopicPartition& tp);
+
   void pause(const std::vector<TopicPartition>& tps);
   void resume(const std::vector<TopicPartition>& tps);
   std::vector<TopicPartition> paused() const;

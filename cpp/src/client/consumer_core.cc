@@ -1,5 +1,7 @@
 #include "client/consumer_core.h"
 
+#include <algorithm>
+
 #include "client/consumer_errors.h"
 #include "client/errors.h"
 #include "common/log.h"
@@ -231,6 +233,15 @@ Result<void> ConsumerCore::seek_to(const std::vector<TopicPartition>& tps,
   }
   update_positions();
   return {};
+}
+
+std::optional<int64_t> ConsumerCore::current_lag(const TopicPartition& tp) {
+  PartitionState* p = subscriptions_.find(tp);
+  if (!p || !p->has_position()) return std::nullopt;
+  int64_t end = config_.isolation_level == IsolationLevel::read_committed ? p->last_stable_offset
+                                                                          : p->high_watermark;
+  if (end < 0) return std::nullopt;
+  return std::max<int64_t>(0, end - p->position);
 }
 
 std::optional<Result<int64_t>> ConsumerCore::position(const TopicPartition& tp) {

@@ -83,6 +83,9 @@ class ConsumerCore {
   Result<void> seek_to(const std::vector<TopicPartition>& tps, OffsetResetPolicy policy);
   // The position; nullopt while it is being looked up (started here if needed).
   std::optional<Result<int64_t>> position(const TopicPartition& tp);
+  // High watermark (last stable offset with read_committed) minus position, from the last
+  // fetch response; nullopt when either is unknown or the partition is not assigned.
+  std::optional<int64_t> current_lag(const TopicPartition& tp);
   void set_paused(const std::vector<TopicPartition>& tps, bool paused);
   std::vector<TopicPartition> paused() const;
 

@@ -95,7 +95,10 @@ Result<StreamsConfig> parse_config(client::Properties properties) {
                         // Range gives partition p of every co-partitioned topic to one member,
                         // so a task's inputs always land together.
                         {"partition.assignment.strategy", "range"},
-                        {"max.poll.records", "1000"}});
+                        {"max.poll.records", "1000"},
+                        // Bounds how long an end-offsets lookup (wait_until_idle) queues
+                        // behind a long-polling fetch on the same connection.
+                        {"fetch.max.wait.ms", "100"}});
   defaults(c.producer, {{"client.id", id + "-producer"}, {"acks", "all"}, {"linger.ms", "10"}});
   defaults(c.admin, {{"client.id", id + "-admin"}});
   return c;
@@ -426,9 +429,22 @@ struct KafkaStreams::Impl final : RecordSender {
     return result;
   }
 
-  bool caught_up() {
+  // `precise`: ask the brokers for the end offsets (a round trip that may wait behind a
+  // long-polling fetch); otherwise trust the high watermarks of the latest fetch responses.
+  bool caught_up(bool precise) {
     auto assignment = consumer->assignment();
     if (assignment.empty()) return true;
+    if (!precise) {
+      bool unknown = false;
+      for (const auto& tp : assignment) {
+        auto lag = consumer->current_lag(tp);
+        if (lag && *lag > 0) return false;
+        // An incremental fetch session leaves out partitions that did not change, so a
+        // re-assigned partition may not have a high watermark yet: ask the brokers.
+        unknown = unknown || !lag;
+      }
+      if (!unknown) return true;
+    }
     auto ends = consumer->end_offsets(assignment, milliseconds(5000));
     if (!ends) return false;  // try again next round
     for (const auto& [tp, end] : *ends) {
@@ -449,9 +465,9 @@ struct KafkaStreams::Impl final : RecordSender {
     }
     // Cheap checks first: a full poll means more is waiting. The commit flushes what we
     // wrote, which may land in our own repartition partitions, hence the second look.
-    if (last_poll_full || !caught_up()) return {};
+    if (last_poll_full || !caught_up(false)) return {};
     if (auto ok = commit(); !ok) return ok;
-    if (!caught_up()) return {};
+    if (!caught_up(true)) return {};
     {
       std::lock_guard lock(mu);
       idle_reached = std::max(idle_reached, request);

@@ -70,6 +70,24 @@ TEST_F(ConsumerTest, LatestSeesOnlyNewRecordsAndMaxPollRecordsLimitsABatch) {
   EXPECT_EQ(total, 7u);
 }
 
+TEST_F(ConsumerTest, CurrentLagFollowsTheHighWatermarkOfFetchResponses) {
+  create_topic("t");
+  produce("t", 0, make_batch("a", 10));
+  auto consumer =
+      make_consumer(props({{"auto.offset.reset", "earliest"}, {"max.poll.records", "4"}}));
+  EXPECT_EQ(consumer->current_lag({"t", 0}), std::nullopt) << "not assigned";
+  ASSERT_TRUE(consumer->assign({{"t", 0}}));
+  EXPECT_EQ(consumer->current_lag({"t", 0}), std::nullopt) << "no fetch response yet";
+  ASSERT_EQ(poll_records(*consumer, 4).size(), 4u);
+  EXPECT_EQ(consumer->current_lag({"t", 0}), 6);
+  ASSERT_EQ(poll_records(*consumer, 6).size(), 6u);
+  EXPECT_EQ(consumer->current_lag({"t", 0}), 0);
+  // The fetch response bringing the first new records carries the new high watermark.
+  produce("t", 0, make_batch("b", 7));
+  ASSERT_EQ(poll_records(*consumer, 4).size(), 4u);
+  EXPECT_EQ(consumer->current_lag({"t", 0}), 3);
+}
+
 TEST_F(ConsumerTest, SeekPositionAndSeekToBeginningAndEnd) {
   create_topic("t");
   produce("t", 0, make_batch("a", 10));
