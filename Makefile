@@ -56,7 +56,7 @@ test-tsan:
 # Storage micro-benchmarks, then pykafkacore side by side with Apache Kafka (fetched once by Maven
 # into build/kafka-lib) and librdkafka's mock broker, then the Python clients against
 # confluent-kafka's: `bench` is the short profile (< 10 min), `bench-full` the full one. Tables
-# on stdout; every run in build/bench/results/{compare,clients}-*.json.
+# on stdout; every run in build/bench/results/{compare,clients,streams}-*.json.
 bench bench-full: bootstrap
 	cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAFKACORE_BUILD_BENCH=ON \
 	  -DKAFKACORE_BUILD_TESTS=OFF -DKAFKACORE_BUILD_PYTHON=OFF
@@ -69,6 +69,8 @@ bench bench-full: bootstrap
 	$(PYTHON) bench/plot.py build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
 	$(PYTHON) bench/client_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
 	  --out build/bench/results/clients-$(if $(filter bench-full,$@),full,short).json
+	$(PYTHON) bench/streams_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
+	  --out build/bench/results/streams-$(if $(filter bench-full,$@),full,short).json
 
 # One broker on 127.0.0.1:9092 with its data in ./data, in the foreground until Ctrl-C
 # (`pykafkacore serve --brokers 3` for a 3-broker cluster).

@@ -63,3 +63,17 @@ def test_client_throughput_smoke(kafka_broker) -> None:
     for row in rows:
         assert set(row["rates"]) >= {"confluent-kafka"} and len(row["rates"]) >= 2
         assert all(rate > 0 for rate in row["rates"].values()), row
+
+
+def test_streams_throughput_smoke(kafka_broker) -> None:
+    """bench/streams_throughput.py's pipelines and table, tiny, against an in-process broker."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import streams_throughput
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    rows = streams_throughput.measure(kafka_broker.bootstrap_servers, records=2000, runs=1)
+    assert [row["pipeline"] for row in rows] == list(streams_throughput.PIPELINES)
+    for row in rows:
+        assert row["rates"]["pykafkacore"] > 0 and row["rates"]["confluent-kafka"] > 0
+    streams_throughput.print_table(rows)

@@ -4,6 +4,7 @@ their own cluster or on one given with --bootstrap-servers) and print what they 
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
 import fcntl
 import os
@@ -234,6 +235,10 @@ def build_and_run_embed(prefix: Path, work: Path) -> None:
     run("cmake", "--build", work / "embed", "-j2")
     out = run(work / "embed" / "kafkacore_embed", timeout=60, cwd=work).stdout
     assert EMBED_OUTPUT.match(out), out
+    # The Streams DSL from C++: word counts of three lines, computed here independently.
+    out = run(work / "embed" / "kafkacore_streams_word_count", timeout=60, cwd=work).stdout
+    words = collections.Counter("the quick fox the lazy dog the end".split())
+    assert out == "".join(f"{w} {n}\n" for w, n in sorted(words.items())), out
 
 
 def check_installed_layout(prefix: Path) -> None:
