@@ -717,6 +717,15 @@ class PyStreamsBuilder {
     return *topology_;
   }
   std::string describe() { return topology().describe(); }
+  // (topic, internal) for every topic the application consumes; internal names unprefixed.
+  std::vector<std::pair<std::string, bool>> source_topics() {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& sub : topology().sub_topologies()) {
+      for (const auto& t : sub.external_sources) out.emplace_back(t, false);
+      for (const auto& t : sub.internal_sources) out.emplace_back(t, true);
+    }
+    return out;
+  }
   bool built() const { return topology_.has_value(); }
 
  private:
@@ -1033,6 +1042,7 @@ void register_streams(py::module_& m) {
       .def("table_store", &B::table_store, py::arg("table"))
       .def("stream_node", &B::stream_node, py::arg("stream"))
       .def("describe", &B::describe)
+      .def("source_topics", &B::source_topics)
       .def_property_readonly("built", &B::built);
 
   py::class_<PyKafkaStreams>(m, "KafkaStreams")

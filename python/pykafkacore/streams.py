@@ -586,6 +586,13 @@ class StreamsApp:
         TopologyDescription). Builds it: no more operations can be added afterwards."""
         return self._builder.describe()
 
+    @property
+    def source_topics(self) -> list[str]:
+        """Every topic the application consumes: its input topics and its repartition topics
+        (``<application_id>-<name>-repartition``). Builds the topology."""
+        return [f"{self.application_id}-{t}" if internal else t
+                for t, internal in self._builder.source_topics()]
+
     # ---- running
 
     def start(self) -> StreamsApp:

@@ -157,6 +157,26 @@ def kafka_producer_factory(kafka_cluster: Any) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
+def kafka_streams_tester(kafka_cluster: Any) -> Iterator[Callable[..., Any]]:
+    """``kafka_streams_tester(build, **options)``: a started
+    ``pykafkacore.testing.streams.StreamsTester`` running ``build(app)``'s topology on
+    ``kafka_cluster`` (one in-process instance; add more with ``add_instance``). Closed after
+    the test."""
+    from pykafkacore.testing.streams import StreamsTester
+
+    made: list[Any] = []
+
+    def make(build: Callable[[Any], None], **options: Any) -> Any:
+        tester = StreamsTester(kafka_cluster, build, **options).start()
+        made.append(tester)
+        return tester
+
+    yield make
+    for tester in made:
+        tester.close()
+
+
+@pytest.fixture
 def kafka_producer(kafka_producer_factory: Callable[..., Any]) -> Any:
     return kafka_producer_factory()
 
