@@ -44,6 +44,15 @@ class ExternalCluster:
     def stop(self) -> None:
         """Not ours to stop."""
 
+    def create_topic(self, name: str, partitions: int = 1,
+                     replication_factor: int | None = None) -> None:
+        """As ``Cluster.create_topic``, through the AdminClient."""
+        from pykafkacore import AdminClient, NewTopic
+
+        with AdminClient(self.bootstrap_servers) as admin:
+            admin.create_topics(NewTopic(name, num_partitions=partitions,
+                                         replication_factor=replication_factor or -1))
+
     def __repr__(self) -> str:
         return f"ExternalCluster({self.bootstrap_servers!r}, node_id={self.node_id})"
 
