@@ -531,6 +531,33 @@ def test_describe(cluster):
         app.stream("more")
 
 
+def test_a_restore_that_makes_no_progress_fails_instead_of_hanging(cluster, make_app):
+    """Faust and Quix users report recoveries that hang forever: here a changelog that cannot
+    be read (its fetches never answered) stops the app after task.timeout.ms, naming it."""
+    topics(cluster, ("stuck", 1), ("stuck-counts", 1))
+
+    def build(app: StreamsApp) -> None:
+        app.stream("stuck").group_by_key().count("stuck").to_stream() \
+            .to("stuck-counts", value_serde="int64")
+
+    app_id = f"stuck-{uuid.uuid4().hex[:6]}"
+    produce(cluster, "stuck", [("k", 1, None)] * 3)
+    app = make_app(app_id, default_key_serde="str")
+    build(app)
+    process_all(app)
+    app.stop()
+    rule = cluster.black_hole("Fetch", client_id=f"{app_id}-restore-consumer")
+    again = make_app(app_id, default_key_serde="str", config={"task.timeout.ms": 1000})
+    build(again)
+    start = time.monotonic()
+    with pytest.raises(StreamsError, match=r"restoring state from .*stuck-changelog-0 made no "
+                                           r"progress for 1000 ms"):
+        again.run(count=1, timeout=20)
+    assert time.monotonic() - start < 15
+    assert rule.applied >= 1
+    cluster.clear_faults()
+
+
 def test_restart_restores_state_from_the_changelog(cluster, make_app):
     topics(cluster, ("visits", 2), ("visit-counts", 2))
     first = [(f"user{i % 3}", 1, None) for i in range(9)]

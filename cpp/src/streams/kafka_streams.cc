@@ -44,6 +44,7 @@ struct StreamsConfig {
   std::string bootstrap_servers;
   milliseconds commit_interval{1000};
   milliseconds poll{100};
+  milliseconds task_timeout{300'000};
   int16_t replication_factor = -1;
   bool skip_bad_records = false;
   client::Properties consumer;
@@ -71,6 +72,7 @@ Result<StreamsConfig> parse_config(client::Properties properties) {
   c.bootstrap_servers = reader.get_string("bootstrap.servers", "");
   c.commit_interval = reader.get_ms("commit.interval.ms", 1000, 1);
   c.poll = reader.get_ms("poll.ms", 100, 1);
+  c.task_timeout = reader.get_ms("task.timeout.ms", 300'000, 1);
   c.replication_factor = static_cast<int16_t>(reader.get_int("replication.factor", -1, -1, 32767));
   reader.get_choice("processing.guarantee", "at_least_once", {"at_least_once"});
   c.skip_bad_records = reader.get_choice("default.deserialization.exception.handler", "fail",
@@ -340,7 +342,7 @@ struct KafkaStreams::Impl final : RecordSender {
       }
     }
     if (!targets.empty()) {
-      auto restored = restore_stores(restore_config(), targets, stopping);
+      auto restored = restore_stores(restore_config(), targets, stopping, config.task_timeout);
       if (!restored) return std::unexpected(restored.error());
       std::lock_guard lock(mu);
       counters.records_restored += *restored;

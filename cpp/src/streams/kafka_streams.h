@@ -43,7 +43,8 @@ class KafkaStreams {
  public:
   // application.id (required; the group id and the prefix of internal topics),
   // bootstrap.servers (required), commit.interval.ms (default 1000; Kafka: 30000),
-  // poll.ms (100), replication.factor for internal topics (-1: the broker default),
+  // poll.ms (100), task.timeout.ms (300000: how long restoring a store may make no progress
+  // before the app fails instead of hanging), replication.factor for internal topics (-1: the broker default),
   // processing.guarantee (at_least_once only, for now), default.deserialization.exception
   // .handler (fail | continue: drop the record and count it), and pass-through client configs
   // with a "consumer.", "producer." or "admin." prefix.

@@ -11,7 +11,8 @@ using std::chrono::milliseconds;
 
 Result<int64_t> restore_stores(const client::Properties& consumer_config,
                                const std::vector<RestoreTarget>& targets,
-                               const std::atomic<bool>& stop) {
+                               const std::atomic<bool>& stop,
+                               std::chrono::milliseconds stall_timeout) {
   auto created = client::Consumer::create(consumer_config);
   if (!created) return std::unexpected(created.error());
   client::Consumer& consumer = **created;
@@ -32,9 +33,21 @@ Result<int64_t> restore_stores(const client::Properties& consumer_config,
     if (*position < end) remaining[tp] = end;
   }
   int64_t applied = 0;
+  auto last_progress = std::chrono::steady_clock::now();
   while (!remaining.empty() && !stop.load()) {
     auto records = consumer.poll(milliseconds(100));
     if (!records) return std::unexpected(records.error());
+    if (!records->empty()) {
+      last_progress = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_progress > stall_timeout) {
+      const auto& [tp, end] = *remaining.begin();
+      auto position = consumer.position(tp, milliseconds(1000));
+      return make_error(Errc::request_timed_out,
+                        "restoring state from " + tp.to_string() + " made no progress for " +
+                            std::to_string(stall_timeout.count()) + " ms (at offset " +
+                            (position ? std::to_string(*position) : std::string("?")) + " of " +
+                            std::to_string(end) + ")");
+    }
     for (const auto& r : *records) {
       client::TopicPartition tp{r.topic, r.partition};
       auto it = remaining.find(tp);

@@ -2,6 +2,7 @@
 // Restores state stores from their changelog partitions (or a table's source topic) before a
 // task processes: every record from the beginning up to the end offset seen at the start.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -18,8 +19,11 @@ struct RestoreTarget {
 };
 
 // Returns how many records were applied. Stops early (with what it has) once `stop` is set.
+// A restore that makes no progress for `stall_timeout` (the changelog's leader gone, say)
+// fails with REQUEST_TIMED_OUT naming the partition, instead of hanging the app.
 Result<int64_t> restore_stores(const client::Properties& consumer_config,
                                const std::vector<RestoreTarget>& targets,
-                               const std::atomic<bool>& stop);
+                               const std::atomic<bool>& stop,
+                               std::chrono::milliseconds stall_timeout);
 
 }  // namespace kafkacore::streams
