@@ -248,6 +248,10 @@ struct KafkaStreams::Impl final : RecordSender {
   // that order is what makes processing at-least-once.
   Result<void> commit() {
     last_commit = Clock::now();
+    {
+      std::lock_guard lock(tasks_mu);
+      for (auto& [id, task] : tasks) task->flush_changelogs();
+    }
     if (auto flushed = producer->flush(milliseconds(60'000)); !flushed) return flushed;
     if (auto e = take_send_error()) return std::unexpected(*e);
     if (processed.empty()) return {};

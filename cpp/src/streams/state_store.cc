@@ -33,7 +33,7 @@ Bytes window_changelog_key(ByteView key, int64_t start, std::optional<uint32_t> 
 
 }  // namespace
 
-bool StateStore::BytesLess::operator()(ByteView a, ByteView b) const {
+bool BytesLess::operator()(ByteView a, ByteView b) const {
   const size_t n = std::min(a.size(), b.size());
   if (n > 0) {
     if (int c = std::memcmp(a.data(), b.data(), n); c != 0) return c < 0;
@@ -244,6 +244,15 @@ void SessionStore::put(ByteView key, Window window, std::optional<ByteView> valu
     }
   }
   log(session_windowed_key(key, window), value, timestamp);
+}
+
+bool SessionStore::ByEndLess::operator()(const std::tuple<int64_t, Bytes, int64_t>& a,
+                                         const std::tuple<int64_t, Bytes, int64_t>& b) const {
+  if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) < std::get<0>(b);
+  BytesLess less;
+  if (less(std::get<1>(a), std::get<1>(b))) return true;
+  if (less(std::get<1>(b), std::get<1>(a))) return false;
+  return std::get<2>(a) < std::get<2>(b);
 }
 
 void SessionStore::for_each_ending(

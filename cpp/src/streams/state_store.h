@@ -32,6 +32,12 @@ class ChangelogSink {
 
 enum class StoreKind { key_value, window, session };
 
+// Unsigned lexicographic byte order; transparent so a ByteView finds Bytes keys.
+struct BytesLess {
+  using is_transparent = void;
+  bool operator()(ByteView a, ByteView b) const;
+};
+
 class StateStore {
  public:
   explicit StateStore(std::string name) : name_(std::move(name)) {}
@@ -54,12 +60,6 @@ class StateStore {
     if (changelog_ != nullptr) changelog_->append(key, value, timestamp);
   }
   size_t malformed_restores_ = 0;
-
-  // Unsigned lexicographic byte order; transparent so ByteView finds Bytes keys.
-  struct BytesLess {
-    using is_transparent = void;
-    bool operator()(ByteView a, ByteView b) const;
-  };
 
  private:
   std::string name_;
@@ -150,7 +150,13 @@ class SessionStore : public StateStore {
   // key -> (start, end) -> value
   std::map<Bytes, std::map<std::pair<int64_t, int64_t>, Bytes>, BytesLess> entries_;
   // (end, key, start) of every session: for_each_ending and expire without a full scan.
-  std::set<std::tuple<int64_t, Bytes, int64_t>> by_end_;
+  // (end, key, start), ordered with BytesLess for the key: std::vector's own <=> trips a GCC
+  // 12 -Wstringop-overread false positive.
+  struct ByEndLess {
+    bool operator()(const std::tuple<int64_t, Bytes, int64_t>& a,
+                    const std::tuple<int64_t, Bytes, int64_t>& b) const;
+  };
+  std::set<std::tuple<int64_t, Bytes, int64_t>, ByEndLess> by_end_;
 };
 
 }  // namespace kafkacore::streams

@@ -5,21 +5,43 @@
 namespace kafkacore::streams {
 
 // Sends a store's changes to its changelog partition (the task's partition).
+// Sends a store's changes to its changelog partition (the task's partition). Changes are held
+// until the task flushes (every commit) and only the latest per key goes out: the changelog is
+// compacted anyway, so an aggregate updated a thousand times between commits costs one write,
+// as with Kafka Streams' record cache. A bounded number of keys keeps memory in check.
 class StreamTask::Changelog final : public ChangelogSink {
  public:
+  static constexpr size_t kMaxPending = 10'000;
+
   Changelog(std::string topic, int32_t partition, RecordSender& sender)
       : topic_(std::move(topic)), partition_(partition), sender_(sender) {}
+
   void append(ByteView key, std::optional<ByteView> value, int64_t timestamp) override {
-    std::optional<Bytes> v;
-    if (value) v.emplace(value->begin(), value->end());
-    sender_.send(topic_, partition_, Bytes(key.begin(), key.end()), std::move(v), timestamp, {},
-                 nullptr, false);
+    auto it = pending_.find(key);
+    if (it == pending_.end()) it = pending_.emplace(Bytes(key.begin(), key.end()), Change{}).first;
+    it->second.value.reset();
+    if (value) it->second.value.emplace(value->begin(), value->end());
+    it->second.timestamp = timestamp;
+    if (pending_.size() >= kMaxPending) flush();
+  }
+
+  void flush() {
+    for (auto& [key, change] : pending_) {
+      sender_.send(topic_, partition_, key, std::move(change.value), change.timestamp, {}, nullptr,
+                   false);
+    }
+    pending_.clear();
   }
 
  private:
+  struct Change {
+    std::optional<Bytes> value;
+    int64_t timestamp = 0;
+  };
   std::string topic_;
   int32_t partition_;
   RecordSender& sender_;
+  std::map<Bytes, Change, BytesLess> pending_;
 };
 
 StreamTask::StreamTask(TaskId id, const Topology& topology,
@@ -83,6 +105,10 @@ Result<void> StreamTask::initialize() {
   }
   current_ = nullptr;
   return {};
+}
+
+void StreamTask::flush_changelogs() {
+  for (auto& changelog : changelogs_) changelog->flush();
 }
 
 StateStore* StreamTask::store(const std::string& name) {

@@ -45,6 +45,8 @@ class StreamTask final : private ProcessorContext {
   // One consumed record of one of the task's source topics (real, prefixed names).
   Result<void> process(const client::ConsumerRecord& record);
   StateStore* store(const std::string& name);
+  // Hands the stores' pending changelog writes to the sender; before every commit.
+  void flush_changelogs();
   int64_t stream_time() const override { return stream_time_; }
   // Stream time survives restarts through the commit metadata (as Kafka Streams does): a
   // restarted task must not see windows it already closed as newly closed.
