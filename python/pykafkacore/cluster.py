@@ -93,6 +93,7 @@ MULTI_BROKER_DEFAULTS: dict[str, str] = {
     "replica.lag.time.max.ms": "2000",  # Kafka: 30000
     "replica.fetch.backoff.ms": "50",  # Kafka: 1000
     "replica.fetch.wait.max.ms": "100",  # Kafka: 500
+    "leader.imbalance.check.interval.seconds": "5",  # Kafka: 300
 }
 
 

@@ -104,6 +104,9 @@ Result<void> Broker::start_quorum() {
   cc.broker_session_timeout_ms = config_.cluster.broker_session_timeout_ms;
   cc.default_partitions = config_.num_partitions;
   cc.default_replication_factor = config_.default_replication_factor;
+  cc.auto_leader_rebalance = config_.cluster.auto_leader_rebalance;
+  cc.leader_imbalance_check_interval_ms = config_.cluster.leader_imbalance_check_interval_s * 1000;
+  cc.leader_imbalance_per_broker_percentage = config_.cluster.leader_imbalance_per_broker_percentage;
   if (config_.is_controller()) {
     controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
   }
@@ -581,6 +584,10 @@ void Broker::delete_topic(const std::string& name, Done done) {
 
 void Broker::create_partitions(const std::string& name, int32_t count, bool validate_only, Done done) {
   forward(*channel_, metadata::CreatePartitionsRequest{name, count, validate_only}, std::move(done));
+}
+
+void Broker::elect_preferred_leader(const std::string& topic, int32_t partition, Done done) {
+  forward(*channel_, metadata::ElectPreferredLeaderRequest{topic, partition}, std::move(done));
 }
 
 void Broker::set_topic_configs(const std::string& name,

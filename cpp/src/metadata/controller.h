@@ -27,6 +27,8 @@ struct ControllerConfig {
   int16_t default_replication_factor = 1;    // default.replication.factor
   int64_t producer_id_block_size = 1000;
   bool auto_leader_rebalance = true;         // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds
+  int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
 };
 
 struct BrokerRegistration {
@@ -79,6 +81,9 @@ class Controller {
                                   const std::vector<int32_t>& isr);
   // A block of producer ids for a broker.
   Result<std::pair<Records, int64_t>> allocate_producer_ids(int32_t broker_id);
+  // ElectLeaders PREFERRED for one partition: its first replica leads if it is in the ISR and
+  // unfenced (PREFERRED_LEADER_NOT_AVAILABLE otherwise; ELECTION_NOT_NEEDED if it leads).
+  Result<Records> elect_preferred_leader(const std::string& topic, int32_t partition);
 
   Records tick();
 
@@ -92,6 +97,8 @@ class Controller {
   Records move_away_from(int32_t broker);
   // Leadership for offline partitions whose ISR names `broker`, now unfenced.
   Records elect_for_returning(int32_t broker);
+  // auto.leader.rebalance.enable: preferred leaders of brokers whose imbalance is too high.
+  Records rebalance_leaders();
 
   ControllerConfig config_;
   Clock& clock_;
