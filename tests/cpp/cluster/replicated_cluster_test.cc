@@ -378,5 +378,96 @@ TEST_F(ElectLeadersTest, PreferredElectionOnRequestOnly) {
   EXPECT_EQ(produce_all(preferred, "el", 0, make_batch("after", 2)).error_code, 0);
 }
 
+// ---- DeleteRecords on followers
+
+ListOffsetsResponse::ListOffsetsPartitionResponse list_offset(TestClient& c, const std::string& topic,
+                                                              int32_t partition, int64_t timestamp) {
+  ListOffsetsRequest req;
+  req.replica_id = -1;
+  auto& t = req.topics.emplace_back();
+  t.name = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = partition;
+  p.timestamp = timestamp;
+  return c.call(req, 7).topics.at(0).partitions.at(0);
+}
+
+// Followers learn the leader's log start offset from their Fetch answers, so records deleted
+// on the leader stay deleted after it fails over.
+TEST_F(ReplicatedClusterTest, DeleteRecordsReachesFollowersAndSurvivesFailover) {
+  create_topic("dr", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("dr", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t leader = state.leader_id;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(produce_all(leader, "dr", 0, make_batch("d" + std::to_string(i), 5)).error_code, 0);
+  }
+  DeleteRecordsRequest del;
+  auto& t = del.topics.emplace_back();
+  t.name = "dr";
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  p.offset = 30;
+  del.timeout_ms = 5000;
+  auto deleted = client_of(leader)->call(del, 2).topics.at(0).partitions.at(0);
+  ASSERT_EQ(deleted.error_code, 0);
+  EXPECT_EQ(deleted.low_watermark, 30);
+
+  // Every follower's log start follows (with the next fetch answer).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (int32_t id : state.replica_nodes) {
+    for (;;) {
+      auto read = cluster_->read_partition(id, "dr", 0, 0, 1 << 20, false);
+      ASSERT_TRUE(read) << read.error().message();
+      if (read->log_start_offset >= 30) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "broker " << id << " log start still " << read->log_start_offset;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  ASSERT_TRUE(cluster_->stop_broker(leader));
+  auto moved = wait_for("dr", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != leader; },
+                        leader);
+  auto c = client_of(moved.leader_id);
+  auto earliest = list_offset(*c, "dr", 0, -2);
+  ASSERT_EQ(earliest.error_code, 0);
+  EXPECT_GE(earliest.offset, 30);
+  EXPECT_EQ(list_offset(*c, "dr", 0, -1).offset, 50);
+  // Below the log start is out of range on the new leader too.
+  auto fetched = c->call(fetch_request("dr", 0, 0), 12);
+  EXPECT_EQ(fetched.responses.at(0).partitions.at(0).error_code,
+            static_cast<int16_t>(Errc::offset_out_of_range));
+}
+
+// A follower that was away while the leader deleted records past its log end restarts its log
+// at the leader's log start (Kafka's truncateFullyAndStartAt) and rejoins the ISR.
+TEST_F(ReplicatedClusterTest, FollowerBehindTheLeadersLogStartStartsOverThere) {
+  create_topic("behind", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t leader = state.leader_id;
+  int32_t away = -1;
+  for (int32_t r : state.replica_nodes) {
+    if (r != leader) away = r;
+  }
+  ASSERT_EQ(produce_all(leader, "behind", 0, make_batch("x", 10)).error_code, 0);
+  ASSERT_TRUE(cluster_->stop_broker(away));
+  wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 2; }, away);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(produce_all(leader, "behind", 0, make_batch("y" + std::to_string(i), 10)).error_code, 0);
+  }
+  DeleteRecordsRequest del;
+  auto& t = del.topics.emplace_back();
+  t.name = "behind";
+  t.partitions.emplace_back().offset = 35;
+  ASSERT_EQ(client_of(leader)->call(del, 2).topics.at(0).partitions.at(0).error_code, 0);
+
+  ASSERT_TRUE(cluster_->restart_broker(away));
+  wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 3; }, -1, 15s);
+  auto read = cluster_->read_partition(away, "behind", 0, 0, 1 << 20, false);
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(read->log_start_offset, 35);
+  EXPECT_EQ(read->log_end_offset, 50);
+}
+
 }  // namespace
 }  // namespace kafkacore::broker::testing
