@@ -27,6 +27,9 @@ void Controller::reset(ImagePtr committed_image) {
   last_proposed_ = committed_image->offset();
   last_heartbeat_ms_.clear();
   const int64_t now = clock_.now_ms();
+  // A loss older than a session says nothing any more: the broker may have come back and
+  // heartbeated to the previous controller since.
+  std::erase_if(lost_ms_, [&](const auto& e) { return now - e.second >= config_.broker_session_timeout_ms; });
   for (const auto& [id, b] : working_->brokers()) last_heartbeat_ms_[id] = now;
   next_rebalance_check_ms_ = now + config_.leader_imbalance_check_interval_ms;
 }
@@ -54,6 +57,7 @@ Result<Records> Controller::register_broker(const BrokerRegistration& r) {
   }
   out.push_back(RegisterBrokerRecord{r.broker_id, r.incarnation, epoch, r.host, r.port, r.rack});
   last_heartbeat_ms_[r.broker_id] = clock_.now_ms();
+  lost_ms_.erase(r.broker_id);
   return commit_speculatively(std::move(out));
 }
 
@@ -66,6 +70,7 @@ Result<std::pair<Records, bool>> Controller::heartbeat(int32_t broker_id, int64_
                                                  " (current " + std::to_string(b->epoch) + ")");
   }
   last_heartbeat_ms_[broker_id] = clock_.now_ms();
+  lost_ms_.erase(broker_id);
   Records out;
   // Unfence once the broker has seen its own registration (it knows its epoch is committed).
   if (b->fenced && metadata_offset >= 0 && committed_->broker(broker_id) &&
@@ -282,8 +287,13 @@ Records Controller::tick() {
     auto it = last_heartbeat_ms_.find(id);
     const int64_t last = it == last_heartbeat_ms_.end() ? now : it->second;
     if (it == last_heartbeat_ms_.end()) last_heartbeat_ms_[id] = now;
-    if (now - last < config_.broker_session_timeout_ms) continue;
-    // Missed its session: fence it and move its leaderships to in-sync replicas.
+    auto lost = lost_ms_.find(id);
+    const bool gone = lost != lost_ms_.end() && config_.lost_connection_grace_ms >= 0 &&
+                      now - lost->second >= config_.lost_connection_grace_ms;
+    if (!gone && now - last < config_.broker_session_timeout_ms) continue;
+    if (lost != lost_ms_.end()) lost_ms_.erase(lost);
+    // Missed its session (or went silent after its connection broke): fence it and move its
+    // leaderships to in-sync replicas.
     Records fence{FenceBrokerRecord{id, b.epoch}};
     auto moved = move_away_from(id);
     fence.insert(fence.end(), moved.begin(), moved.end());
@@ -299,6 +309,8 @@ Records Controller::tick() {
   }
   return out;
 }
+
+void Controller::connection_lost(int32_t broker_id) { lost_ms_[broker_id] = clock_.now_ms(); }
 
 Records Controller::rebalance_leaders() {
   // As Kafka's controller: per preferred broker, the share of its partitions it does not lead;
