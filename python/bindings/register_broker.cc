@@ -69,6 +69,9 @@ void register_broker(py::module_& m) {
            "Returns once it accepts connections.")
       .def_property_readonly("port", [](BrokerHandle& h) { return h.get().port(); })
       .def_property_readonly("node_id", [](BrokerHandle& h) { return h.get().node_id(); })
+      .def_property_readonly(
+          "controller_port", [](BrokerHandle& h) { return h.get().controller_port(); },
+          "The controller (Raft) listener's port (0 for a broker-only node).")
       .def_property_readonly("bootstrap_servers",
                              [](BrokerHandle& h) { return h.get().bootstrap_servers(); })
       .def_property_readonly("running", [](BrokerHandle& h) { return static_cast<bool>(h.broker); })

@@ -1,5 +1,6 @@
 // Several brokers inside the Python process forming one replicated cluster (every broker a
-// controller voter). Each broker runs on its own reactor thread; these calls start, stop,
+// controller voter, or with `controllers` > 0 broker-only nodes following dedicated controllers
+// with ids 3000..). Each broker runs on its own reactor thread; these calls start, stop,
 // restart, kill, pause and inspect them, create or delete topics through them without a
 // Kafka client, and inject request faults (errors, delays, dropped connections, black holes),
 // read the request log and set disk faults per broker (pykafkacore/faults.py builds on these).
@@ -121,11 +122,15 @@ struct ClusterHandle {
     }
     return *b;
   }
+  // A broker or dedicated controller id (the fault calls take either, as LocalCluster does).
   void check_id(int32_t id) {
     for (int32_t known : get().broker_ids()) {
       if (known == id) return;
     }
-    throw py::value_error("no broker " + std::to_string(id));
+    for (int32_t known : get().controller_ids()) {
+      if (known == id) return;
+    }
+    throw py::value_error("no broker or controller " + std::to_string(id));
   }
   // Waits for an admin call, then until every serving broker shows its outcome.
   void settle(const std::shared_ptr<Pending>& pending, const std::string& name, bool present,
@@ -266,10 +271,13 @@ void register_cluster(py::module_& m) {
       py::dynamic_attr())
       .def(py::init([](int brokers, const std::string& data_dir,
                        const std::map<std::string, std::string>& properties, int base_port,
-                       int base_controller_port, int64_t ready_timeout_ms, bool manual_clock) {
+                       int base_controller_port, int64_t ready_timeout_ms, bool manual_clock,
+                       int controllers) {
              if (brokers < 1) throw py::value_error("a cluster needs at least one broker");
+             if (controllers < 0) throw py::value_error("controllers must be >= 0");
              broker::LocalClusterOptions options;
              options.brokers = brokers;
+             options.controllers = controllers;
              options.data_dir = data_dir;
              options.base_port = to_port(base_port);
              options.base_controller_port = to_port(base_controller_port);
@@ -304,14 +312,26 @@ void register_cluster(py::module_& m) {
            py::arg("brokers"), py::arg("data_dir"),
            py::arg("properties") = std::map<std::string, std::string>{}, py::arg("base_port") = 0,
            py::arg("base_controller_port") = 0, py::arg("ready_timeout_ms") = 30000,
-           py::arg("manual_clock") = false,
+           py::arg("manual_clock") = false, py::arg("controllers") = 0,
            "Starts `brokers` brokers (ids 1..N) with Kafka-named `properties` shared by all; "
            "broker i listens on base_port + i - 1 and base_controller_port + i - 1 (0: any free "
-           "port). Returns once every broker serves in the cluster (Ctrl-C interrupts and stops "
-           "them).")
+           "port). With `controllers` > 0 the quorum is that many dedicated controllers (ids "
+           "3000 + i on base_controller_port + i) and the brokers are broker-only. Returns once "
+           "every broker serves in the cluster (Ctrl-C interrupts and stops them).")
       .def_property_readonly("bootstrap_servers",
                              [](ClusterHandle& h) { return h.get().bootstrap_servers(); })
       .def_property_readonly("broker_ids", [](ClusterHandle& h) { return h.get().broker_ids(); })
+      .def_property_readonly(
+          "controller_ids", [](ClusterHandle& h) { return h.get().controller_ids(); },
+          "The dedicated controllers' ids (empty in combined mode).")
+      .def(
+          "controller_port",
+          [](ClusterHandle& h, int32_t id) -> int {
+            h.check_id(id);
+            broker::Broker* b = h.get().broker(id);
+            return b ? b->controller_port() : -1;
+          },
+          py::arg("id"), "The controller (Raft) port of node `id` (-1 while it is stopped).")
       .def(
           "advance_time",
           [](ClusterHandle& h, int64_t ms) {

@@ -1,5 +1,6 @@
 """Brokers as separate OS processes: one ``kafkacore-server`` (or ``python -m pykafkacore serve``)
-per broker, each a controller voter of the cluster's quorum.
+per broker, each a controller voter of the cluster's quorum; or, with dedicated controllers,
+controller-only processes (ids 3000..) forming the quorum and broker-only processes following it.
 
 Shared by ``Cluster(mode="process")``, the kill -9 test (tests/python/test_replicated_cluster.py)
 and anything else that needs real processes to SIGKILL or SIGSTOP.
@@ -19,6 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[2]
+
+# Ids of dedicated controllers, as the C++ LocalCluster (and Kafka's test kit) number them.
+FIRST_CONTROLLER_ID = 3000
 
 
 def find_server() -> list[str]:
@@ -51,22 +55,34 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 class ServerProcess:
-    """One broker process. Its stdout is watched for ``bootstrap.servers=`` (listening) and
-    ``ready`` (serving in its cluster); its stderr goes to `log` (appended across restarts).
-    `start()` may be called again after the process ended (same arguments: a restart)."""
+    """One broker (or controller) process. Its stdout is watched for ``bootstrap.servers=`` or
+    ``controller.listener=`` (listening) and ``ready`` (serving in its cluster); its stderr goes
+    to `log` (appended across restarts). `start()` may be called again after the process ended
+    (same arguments: a restart).
 
-    def __init__(self, command: Sequence[str], node_id: int, port: int, controller_port: int,
-                 voters: str, data_dir: Path, log: Path, *, host: str = "127.0.0.1",
-                 properties: Mapping[str, str] | None = None, log_level: str = "info") -> None:
+    ``process_roles``: None (combined: a Kafka port and a controller port), ``"controller"``
+    (``port`` unused: only the controller listener) or ``"broker"`` (``controller_port``
+    unused: it follows the voters)."""
+
+    def __init__(self, command: Sequence[str], node_id: int, port: int | None,
+                 controller_port: int | None, voters: str, data_dir: Path, log: Path, *,
+                 host: str = "127.0.0.1", properties: Mapping[str, str] | None = None,
+                 log_level: str = "info", process_roles: str | None = None) -> None:
         self.node_id = node_id
         self.host = host
-        self.port = port
-        self.controller_port = controller_port
+        self.port = port if process_roles != "controller" else None
+        self.controller_port = controller_port if process_roles != "broker" else None
+        self.process_roles = process_roles
         self.data_dir = Path(data_dir)
-        self.args = [*command, "--host", host, "--node-id", str(node_id), "--port", str(port),
-                     "--controller-port", str(controller_port),
-                     "--controller-quorum-voters", voters, "--data-dir", str(data_dir),
-                     "--log-level", log_level]
+        self.args = [*command, "--host", host, "--node-id", str(node_id)]
+        if process_roles is not None:
+            self.args += ["--process-roles", process_roles]
+        if self.port is not None:
+            self.args += ["--port", str(self.port)]
+        if self.controller_port is not None:
+            self.args += ["--controller-port", str(self.controller_port)]
+        self.args += ["--controller-quorum-voters", voters, "--data-dir", str(data_dir),
+                      "--log-level", log_level]
         for key, value in (properties or {}).items():
             self.args += ["--set", f"{key}={value}"]
         self.log = Path(log)
@@ -106,7 +122,7 @@ class ServerProcess:
             assert proc.stdout is not None
             with proc.stdout:
                 for line in proc.stdout:
-                    if line.startswith("bootstrap.servers="):
+                    if line.startswith(("bootstrap.servers=", "controller.listener=")):
                         listening.set()
                     elif line.strip() == "ready":
                         ready.set()
@@ -184,6 +200,21 @@ class ServerProcess:
                 return
             time.sleep(0.001)
 
+    def last_active_term(self) -> int | None:
+        """The highest Raft term in which this controller logged becoming the active controller
+        (``component=controller msg=active term=N``, info level), None if never."""
+        best = None
+        try:
+            with open(self.log, errors="replace") as f:
+                for line in f:
+                    if "component=controller msg=active " in line:
+                        for field in line.split():
+                            if field.startswith("term=") and field[5:].isdigit():
+                                best = max(best or 0, int(field[5:]))
+        except OSError:
+            return None
+        return best
+
     def tail(self, lines: int = 40) -> str:
         try:
             text = self.log.read_text(errors="replace").splitlines()
@@ -200,20 +231,37 @@ class ServerProcess:
 
 def start_servers(count: int, data_dir: Path, *, properties: Mapping[str, str] | None = None,
                   command: Sequence[str] | None = None, host: str = "127.0.0.1",
-                  log_level: str = "info", ready_timeout: float = 30.0
+                  log_level: str = "info", ready_timeout: float = 30.0, controllers: int = 0
                   ) -> dict[int, ServerProcess]:
-    """`count` broker processes (ids 1..count, every one a controller voter) on free ports, data
-    in data_dir/broker-<id>, stderr in data_dir/broker-<id>.log; returns once all are ready. On
-    failure (or Ctrl-C) every started process is stopped."""
+    """`count` broker processes (ids 1..count) on free ports, data in data_dir/broker-<id>,
+    stderr in data_dir/broker-<id>.log; returns once all are ready. Every broker is a controller
+    voter, or with `controllers` > 0 the quorum is that many controller-only processes (ids
+    3000.., data in data_dir/controller-<id>) and the brokers are broker-only. On failure (or
+    Ctrl-C) every started process is stopped."""
     command = list(command or find_server())
-    ports = free_ports(2 * count, host)
-    voters = ",".join(f"{i + 1}@{host}:{ports[count + i]}" for i in range(count))
-    servers = {
-        i + 1: ServerProcess(command, i + 1, ports[i], ports[count + i], voters,
-                             data_dir / f"broker-{i + 1}", data_dir / f"broker-{i + 1}.log",
-                             host=host, properties=properties, log_level=log_level)
-        for i in range(count)
-    }
+    servers: dict[int, ServerProcess] = {}
+    if controllers == 0:
+        ports = free_ports(2 * count, host)
+        voters = ",".join(f"{i + 1}@{host}:{ports[count + i]}" for i in range(count))
+        for i in range(count):
+            servers[i + 1] = ServerProcess(
+                command, i + 1, ports[i], ports[count + i], voters, data_dir / f"broker-{i + 1}",
+                data_dir / f"broker-{i + 1}.log", host=host, properties=properties,
+                log_level=log_level)
+    else:
+        ports = free_ports(count + controllers, host)
+        ids = [FIRST_CONTROLLER_ID + i for i in range(controllers)]
+        voters = ",".join(f"{c}@{host}:{ports[count + i]}" for i, c in enumerate(ids))
+        for i, c in enumerate(ids):
+            servers[c] = ServerProcess(
+                command, c, None, ports[count + i], voters, data_dir / f"controller-{c}",
+                data_dir / f"controller-{c}.log", host=host, properties=properties,
+                log_level=log_level, process_roles="controller")
+        for i in range(count):
+            servers[i + 1] = ServerProcess(
+                command, i + 1, ports[i], None, voters, data_dir / f"broker-{i + 1}",
+                data_dir / f"broker-{i + 1}.log", host=host, properties=properties,
+                log_level=log_level, process_roles="broker")
     try:
         for s in servers.values():
             s.start()

@@ -14,8 +14,7 @@ Two modes behind one class:
 
 ``mode="inprocess"`` (default)
     Every broker runs inside this process on its own threads (``_core.LocalCluster``), each a
-    controller voter (KRaft combined mode; the C++ ``LocalClusterOptions::controllers`` also
-    offers dedicated controllers, not exposed here yet), with its own data directory and ports. Starting three
+    controller voter (KRaft combined mode), with its own data directory and ports. Starting three
     brokers takes milliseconds. Admin calls and white-box reads go straight to the brokers; no
     Kafka client is needed.
 
@@ -24,6 +23,12 @@ Two modes behind one class:
     binary is not built), so ``kill`` is a real SIGKILL and ``pause`` a real SIGSTOP. Topic
     admin goes through confluent-kafka's AdminClient for now (see ``_ClientAdmin``); network
     partitions and ``records()`` are in-process only.
+
+``controllers=K`` (either mode): KRaft's dedicated controllers. K controller-only nodes (ids
+3000.., ``controller_ids``; data in ``data_dir/controller-<id>``) form the Raft quorum and the
+brokers (ids 1..N) are broker-only: they follow the quorum, never vote, and serve clients.
+Controllers never appear in Metadata answers; ``kill``/``stop``/``restart``/``pause``/
+``resume``/``isolate`` take their ids like brokers' ids.
 
 Every blocking call releases the GIL and can be interrupted with Ctrl-C. Calls on one Cluster
 are serialised by a lock, so threads may share it. No thread or process is left after
@@ -48,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from ._process import FIRST_CONTROLLER_ID
 from .faults import FaultRule, Faults, RequestRecord
 from .records import Record
 
@@ -87,6 +93,7 @@ MULTI_BROKER_DEFAULTS: dict[str, str] = {
     "replica.lag.time.max.ms": "2000",  # Kafka: 30000
     "replica.fetch.backoff.ms": "50",  # Kafka: 1000
     "replica.fetch.wait.max.ms": "100",  # Kafka: 500
+    "leader.imbalance.check.interval.seconds": "5",  # Kafka: 300
 }
 
 
@@ -149,12 +156,22 @@ class PartitionLag(NamedTuple):
 
 
 class BrokerHandle:
-    """One broker of a Cluster: its id and address, whether it runs or is paused, and the
-    faults that apply to it alone. Stays valid across restarts."""
+    """One broker (or dedicated controller) of a Cluster: its id and address, whether it runs or
+    is paused, and the faults that apply to it alone. Stays valid across restarts."""
 
-    def __init__(self, cluster: Cluster, broker_id: int) -> None:
+    def __init__(self, cluster: Cluster, broker_id: int, dedicated_controller: bool = False
+                 ) -> None:
         self._cluster = cluster
         self.id = broker_id
+        self._dedicated = dedicated_controller
+
+    @property
+    def role(self) -> str:
+        """KRaft's process.roles of this node: ``"broker,controller"`` (combined),
+        ``"broker"`` (with dedicated controllers) or ``"controller"``."""
+        if self._dedicated:
+            return "controller"
+        return "broker" if self._cluster._controller_ids else "broker,controller"
 
     @property
     def host(self) -> str:
@@ -162,6 +179,7 @@ class BrokerHandle:
 
     @property
     def port(self) -> int:
+        """The Kafka port; a dedicated controller's controller (Raft) port."""
         return self._cluster._backend_or_raise().port(self.id)
 
     @property
@@ -184,7 +202,8 @@ class BrokerHandle:
 
     @property
     def data_dir(self) -> Path:
-        return self._cluster.data_dir / f"broker-{self.id}"
+        kind = "controller" if self._dedicated else "broker"
+        return self._cluster.data_dir / f"{kind}-{self.id}"
 
     @property
     def pid(self) -> int | None:
@@ -222,8 +241,9 @@ class BrokerHandle:
     def __repr__(self) -> str:
         if self._cluster._backend is None:
             return f"<Broker {self.id} (cluster not running)>"
-        controller = ", controller" if self.is_controller else ""
-        return f"<Broker {self.id} {self.bootstrap_servers} {self.state()}{controller}>"
+        kind = "Controller" if self._dedicated else "Broker"
+        controller = ", active controller" if self.is_controller else ""
+        return f"<{kind} {self.id} {self.bootstrap_servers} {self.state()}{controller}>"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -233,6 +253,10 @@ class BrokerHandle:
 class Cluster:
     """A Kafka-compatible cluster of ``brokers`` brokers (ids 1..N), started by ``start()`` or
     the ``with`` statement and ready when either returns; stopped by ``close()``.
+
+    ``controllers``: 0 (default) makes every broker a controller voter (KRaft combined mode);
+    K > 0 adds K dedicated controllers (ids 3000..3000+K-1) that alone form the quorum, the
+    brokers following it (``Cluster(brokers=3, controllers=3)``).
 
     ``data_dir``: where broker i keeps its logs (``data_dir/broker-<i>``); kept after close. By
     default a temporary directory, removed on close.
@@ -251,9 +275,11 @@ class Cluster:
     def __init__(self, brokers: int = 1, data_dir: str | Path | None = None,
                  mode: Mode = "inprocess", *, ready_timeout: float = 30.0,
                  configs: Mapping[str, Any] | None = None, host: str = "127.0.0.1",
-                 manual_clock: bool = False, **broker_configs: Any) -> None:
+                 manual_clock: bool = False, controllers: int = 0, **broker_configs: Any) -> None:
         if brokers < 1:
             raise ValueError("a cluster needs at least one broker")
+        if controllers < 0:
+            raise ValueError("controllers must be 0 (combined mode) or more")
         if mode not in ("inprocess", "process"):
             raise ValueError(f"mode must be 'inprocess' or 'process', not {mode!r}")
         if manual_clock and mode != "inprocess":
@@ -266,7 +292,7 @@ class Cluster:
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self._data_dir: Path | None = None
         self.properties: dict[str, str] = dict(TEST_DEFAULTS)
-        if brokers > 1:
+        if brokers > 1 or controllers > 1:
             self.properties.update(MULTI_BROKER_DEFAULTS)
             # Auto-created topics are replicated like create_topic's default.
             self.properties["default.replication.factor"] = str(min(3, brokers))
@@ -276,6 +302,10 @@ class Cluster:
         self._backend: _Backend | None = None
         self._finalizer: weakref.finalize | None = None
         self._handles = {i: BrokerHandle(self, i) for i in range(1, brokers + 1)}
+        # Numbered as the C++ LocalCluster numbers them (kFirstControllerId).
+        self._controller_ids = [FIRST_CONTROLLER_ID + i for i in range(controllers)]
+        self._nodes = {**self._handles,
+                       **{c: BrokerHandle(self, c, True) for c in self._controller_ids}}
         self._faults = Faults(self)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -294,10 +324,11 @@ class Cluster:
                 backend: _Backend
                 if self._mode == "inprocess":
                     backend = _InProcess(self._size, data_dir, self.properties, self._host,
-                                         self._ready_timeout, self._manual_clock)
+                                         self._ready_timeout, self._manual_clock,
+                                         len(self._controller_ids))
                 else:
                     backend = _Processes(self._size, data_dir, self.properties, self._host,
-                                         self._ready_timeout)
+                                         self._ready_timeout, len(self._controller_ids))
             except BaseException:
                 if temporary:
                     shutil.rmtree(data_dir, ignore_errors=True)
@@ -350,13 +381,26 @@ class Cluster:
 
     @property
     def brokers(self) -> list[BrokerHandle]:
+        """The brokers (dedicated controllers are in ``controllers``)."""
         return list(self._handles.values())
 
+    @property
+    def controllers(self) -> list[BrokerHandle]:
+        """The dedicated controllers (empty in combined mode)."""
+        return [self._nodes[c] for c in self._controller_ids]
+
+    @property
+    def controller_ids(self) -> list[int]:
+        """The controller quorum's voters: the dedicated controllers (3000..) with
+        ``controllers=K``, else every broker (combined mode)."""
+        return list(self._controller_ids) or list(self._handles)
+
     def broker(self, broker_id: int) -> BrokerHandle:
+        """The handle of a broker or of a dedicated controller."""
         try:
-            return self._handles[broker_id]
+            return self._nodes[broker_id]
         except KeyError:
-            raise ValueError(f"no broker {broker_id} (ids are 1..{self._size})") from None
+            raise ValueError(f"no broker {broker_id} ({self._ids_text()})") from None
 
     @property
     def controller(self) -> int | None:
@@ -408,7 +452,8 @@ class Cluster:
         already had stays, as with a killed process)."""
         with self._lock:
             backend = self._backend_or_raise(broker_id)
-            self._faults._broker_stopping(broker_id)
+            if broker_id in self._handles:  # controllers have no request or disk faults
+                self._faults._broker_stopping(broker_id)
             backend.kill(broker_id)
 
     def stop(self, broker_id: int) -> None:
@@ -416,14 +461,16 @@ class Cluster:
         fail over once its session expires (``broker.session.timeout.ms``)."""
         with self._lock:
             backend = self._backend_or_raise(broker_id)
-            self._faults._broker_stopping(broker_id)
+            if broker_id in self._handles:
+                self._faults._broker_stopping(broker_id)
             backend.stop(broker_id)
 
     def restart(self, broker_id: int) -> None:
         """Starts a stopped or killed broker again on its ports and data directory; returns once
         it serves in the cluster. Its request faults and disk faults are back before it serves."""
         with self._lock:
-            self._backend_or_raise(broker_id).restart(broker_id, self._faults._broker_started)
+            started = self._faults._broker_started if broker_id in self._handles else None
+            self._backend_or_raise(broker_id).restart(broker_id, started)
 
     def pause(self, broker_id: int) -> None:
         """The broker stops processing entirely, sockets open (SIGSTOP in process mode): clients
@@ -634,11 +681,13 @@ class Cluster:
     # -- display ---------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
+        controllers = (f", {len(self._controller_ids)} controller(s)"
+                       if self._controller_ids else "")
         if self._backend is None:
-            return f"<Cluster {self._mode}, {self._size} broker(s), not running>"
-        states = ", ".join(f"{b.id}:{b.state()}" for b in self._handles.values())
-        return (f"<Cluster {self._mode}, {self._size} broker(s) [{states}], controller "
-                f"{self.controller}, bootstrap_servers={self.bootstrap_servers!r}>")
+            return f"<Cluster {self._mode}, {self._size} broker(s){controllers}, not running>"
+        states = ", ".join(f"{b.id}:{b.state()}" for b in self._nodes.values())
+        return (f"<Cluster {self._mode}, {self._size} broker(s){controllers} [{states}], "
+                f"controller {self.controller}, bootstrap_servers={self.bootstrap_servers!r}>")
 
     def _repr_html_(self) -> str:
         if self._backend is None:
@@ -647,8 +696,8 @@ class Cluster:
         rows = "".join(
             f"<tr><td>{b.id}</td><td>{html.escape(b.bootstrap_servers)}</td>"
             f"<td>{b.state()}</td><td>{'yes' if b.id == controller else ''}</td></tr>"
-            for b in self._handles.values())
-        brokers = ("<table><thead><tr><th>broker</th><th>address</th><th>state</th>"
+            for b in self._nodes.values())
+        brokers = ("<table><thead><tr><th>node</th><th>address</th><th>state</th>"
                    f"<th>controller</th></tr></thead><tbody>{rows}</tbody></table>")
         topics = self.topics()
         title = (f"<p><b>pykafkacore cluster</b> ({self._mode}, {self._size} broker(s)) "
@@ -687,9 +736,15 @@ class Cluster:
         if self._backend is None:
             raise RuntimeError("the cluster is not running (use `with Cluster() as c:` or "
                                "c = Cluster().start())")
-        if broker_id is not None and broker_id not in self._handles:
-            raise ValueError(f"no broker {broker_id} (ids are 1..{self._size})")
+        if broker_id is not None and broker_id not in self._nodes:
+            raise ValueError(f"no broker {broker_id} ({self._ids_text()})")
         return self._backend
+
+    def _ids_text(self) -> str:
+        text = f"ids are 1..{self._size}"
+        if self._controller_ids:
+            text += f", controllers {self._controller_ids[0]}..{self._controller_ids[-1]}"
+        return text
 
 
 def _topics_table(topics: Mapping[str, TopicInfo]) -> str:
@@ -755,13 +810,15 @@ def _topic_info(name: str, d: Mapping[str, Any]) -> TopicInfo:
 
 class _InProcess(_Backend):
     def __init__(self, size: int, data_dir: Path, properties: dict[str, str], host: str,
-                 ready_timeout: float, manual_clock: bool = False) -> None:
+                 ready_timeout: float, manual_clock: bool = False, controllers: int = 0) -> None:
         from ._core import LocalCluster
 
         props = {**properties, "host": host}
         self._cluster = LocalCluster(size, str(data_dir), props,
                                      ready_timeout_ms=int(ready_timeout * 1000),
-                                     manual_clock=manual_clock)
+                                     manual_clock=manual_clock, controllers=controllers)
+        self._controller_ports = {c: int(self._cluster.controller_port(c))
+                                  for c in self._cluster.controller_ids}
         self._ready_timeout_ms = int(ready_timeout * 1000)
         self.bootstrap_servers = self._cluster.bootstrap_servers
 
@@ -774,6 +831,8 @@ class _InProcess(_Backend):
         self._cluster.stop()
 
     def port(self, broker_id: int) -> int:
+        if broker_id in self._controller_ports:  # kept while it is stopped, like broker ports
+            return self._controller_ports[broker_id]
         return int(self._cluster.broker_port(broker_id))
 
     def running(self, broker_id: int) -> bool:
@@ -950,13 +1009,14 @@ class _ClientAdmin:
 
 class _Processes(_Backend):
     def __init__(self, size: int, data_dir: Path, properties: dict[str, str], host: str,
-                 ready_timeout: float) -> None:
+                 ready_timeout: float, controllers: int = 0) -> None:
         from ._process import start_servers
 
         self._ready_timeout = ready_timeout
         self._servers = start_servers(size, data_dir, properties=properties, host=host,
-                                      ready_timeout=ready_timeout)
-        self.bootstrap_servers = ",".join(f"{host}:{s.port}" for s in self._servers.values())
+                                      ready_timeout=ready_timeout, controllers=controllers)
+        self.bootstrap_servers = ",".join(f"{host}:{s.port}" for s in self._servers.values()
+                                          if s.port is not None)
         self._admin: _ClientAdmin | None = None
 
     def admin(self) -> _ClientAdmin:
@@ -975,7 +1035,10 @@ class _Processes(_Backend):
             s.stop()
 
     def port(self, broker_id: int) -> int:
-        return self._servers[broker_id].port
+        server = self._servers[broker_id]
+        port = server.port if server.port is not None else server.controller_port
+        assert port is not None
+        return port
 
     def running(self, broker_id: int) -> bool:
         return self._servers[broker_id].running
@@ -987,7 +1050,20 @@ class _Processes(_Backend):
         return self._servers[broker_id].pid
 
     def controller(self) -> int | None:
-        return self.admin().controller()
+        dedicated = [s for s in self._servers.values() if s.process_roles == "controller"]
+        if not dedicated:
+            return self.admin().controller()
+        # Broker-only nodes name themselves in Metadata answers (as KRaft brokers do), so the
+        # quorum leader comes from the controllers' own logs: the running one that last became
+        # active in the highest term (its `controller active term=N` line; info level).
+        best: tuple[int, int] | None = None
+        for s in dedicated:
+            if not s.running or s.paused:
+                continue
+            term = s.last_active_term()
+            if term is not None and (best is None or term > best[0]):
+                best = (term, s.node_id)
+        return None if best is None else best[1]
 
     def topics(self) -> dict[str, TopicInfo]:
         return self.admin().topics()

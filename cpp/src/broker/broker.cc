@@ -104,6 +104,14 @@ Result<void> Broker::start_quorum() {
   cc.broker_session_timeout_ms = config_.cluster.broker_session_timeout_ms;
   cc.default_partitions = config_.num_partitions;
   cc.default_replication_factor = config_.default_replication_factor;
+  cc.auto_leader_rebalance = config_.cluster.auto_leader_rebalance;
+  cc.leader_imbalance_check_interval_ms = config_.cluster.leader_imbalance_check_interval_s * 1000;
+  cc.leader_imbalance_per_broker_percentage = config_.cluster.leader_imbalance_per_broker_percentage;
+  // Three missed heartbeats after its connection broke: a live broker reconnects and
+  // heartbeats well within that (reconnect backoff 100 ms), a dead one is fenced long before
+  // its session ends. Never later than the session itself.
+  cc.lost_connection_grace_ms = std::min(config_.cluster.broker_session_timeout_ms,
+                                         3 * config_.cluster.broker_heartbeat_interval_ms);
   if (config_.is_controller()) {
     controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
   }
@@ -123,6 +131,9 @@ Result<void> Broker::start_quorum() {
   quorum_->on_application = [this](raft::NodeId from, Bytes data) {
     channel_->on_application(from, std::move(data));
   };
+  if (controller_) {
+    quorum_->transport().on_peer_lost = [this](raft::NodeId from) { controller_->connection_lost(from); };
+  }
   if (!config_.serves_clients()) return {};
   LifecycleConfig lc;
   lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack};
@@ -581,6 +592,10 @@ void Broker::delete_topic(const std::string& name, Done done) {
 
 void Broker::create_partitions(const std::string& name, int32_t count, bool validate_only, Done done) {
   forward(*channel_, metadata::CreatePartitionsRequest{name, count, validate_only}, std::move(done));
+}
+
+void Broker::elect_preferred_leader(const std::string& topic, int32_t partition, Done done) {
+  forward(*channel_, metadata::ElectPreferredLeaderRequest{topic, partition}, std::move(done));
 }
 
 void Broker::set_topic_configs(const std::string& name,

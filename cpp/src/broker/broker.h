@@ -145,6 +145,8 @@ class Broker {
   void auto_create_topic(const std::string& name, Done done);
   void delete_topic(const std::string& name, Done done);
   void create_partitions(const std::string& name, int32_t count, bool validate_only, Done done);
+  // ElectLeaders PREFERRED: the partition's first replica becomes its leader.
+  void elect_preferred_leader(const std::string& topic, int32_t partition, Done done);
   // Replaces the topic's overrides with `configs`.
   void set_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
                          bool validate_only, Done done);

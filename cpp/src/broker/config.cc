@@ -199,6 +199,22 @@ static std::optional<Result<void>> parse_cluster_key(const std::string& key, con
   if (key == "replica.fetch.max.bytes") return number(1, c.replica_fetch_max_bytes);
   if (key == "offsets.topic.replication.factor") return number(1, c.offsets_topic_replication_factor);
   if (key == "kafkacore.startup.timeout.ms") return number(1, c.startup_timeout_ms);
+  if (key == "auto.leader.rebalance.enable") {
+    auto v = parse_bool(key, value);
+    if (!v) return Result<void>(std::unexpected(v.error()));
+    c.auto_leader_rebalance = *v;
+    return Result<void>{};
+  }
+  if (key == "leader.imbalance.check.interval.seconds") {
+    return number(1, c.leader_imbalance_check_interval_s);
+  }
+  if (key == "leader.imbalance.per.broker.percentage") {
+    if (auto r = number(0, c.leader_imbalance_per_broker_percentage); !r) return r;
+    if (c.leader_imbalance_per_broker_percentage > 100) {
+      return make_error(Errc::invalid_config, key + " must be <= 100");
+    }
+    return Result<void>{};
+  }
   return std::nullopt;
 }
 
@@ -430,6 +446,11 @@ std::vector<ConfigEntry> BrokerConfig::describe() const {
   add("offsets.retention.minutes", std::to_string(groups.offsets_retention_ms / 60000));
   add("offsets.retention.check.interval.ms", std::to_string(groups.retention_check_interval_ms));
   add("offset.metadata.max.bytes", std::to_string(groups.metadata_max_bytes));
+  add("auto.leader.rebalance.enable", cluster.auto_leader_rebalance ? "true" : "false");
+  add("leader.imbalance.check.interval.seconds",
+      std::to_string(cluster.leader_imbalance_check_interval_s));
+  add("leader.imbalance.per.broker.percentage",
+      std::to_string(cluster.leader_imbalance_per_broker_percentage));
   for (const auto& k : topic_keys()) {
     if (!k.broker_synonym) continue;
     auto [value, source] = broker_level(k, *this);

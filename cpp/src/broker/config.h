@@ -59,6 +59,9 @@ struct ClusterConfig {
   int64_t replica_fetch_backoff_ms = 1000;      // replica.fetch.backoff.ms
   int32_t replica_fetch_max_bytes = 1048576;    // replica.fetch.max.bytes
   int16_t offsets_topic_replication_factor = 3; // offsets.topic.replication.factor (capped at live brokers)
+  bool auto_leader_rebalance = true;            // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_s = 300;   // leader.imbalance.check.interval.seconds
+  int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
   int64_t startup_timeout_ms = 30000;           // kafkacore.startup.timeout.ms
 };
 

@@ -138,6 +138,9 @@ void ControllerService::handle(const metadata::ControllerRequest& request, Respo
           response.producer_id_start = outcome->second;
           response.producer_id_count = producer_id_block_size_;
           commit_and_respond(std::move(outcome->first), response, respond);
+        } else if constexpr (std::is_same_v<T, metadata::ElectPreferredLeaderRequest>) {
+          commit_and_respond(controller_.elect_preferred_leader(r.topic, r.partition), response,
+                             respond);
         }
       },
       request);

@@ -25,6 +25,9 @@ class ControllerService {
 
   void leadership_changed(bool is_leader);
   void image_applied(const metadata::ImagePtr& image);
+  // A broker's controller connection broke (any node records it: a controller elected after
+  // the death of the previous one uses it too).
+  void connection_lost(int32_t broker_id) { controller_.connection_lost(broker_id); }
   // Session expiry and preferred-leader election; call every few tens of milliseconds.
   void tick();
   void handle(const metadata::ControllerRequest& request, Respond respond);

@@ -53,7 +53,10 @@ std::string_view errc_name(Errc code) {
     case Errc::invalid_commit_offset_size: return "INVALID_COMMIT_OFFSET_SIZE";
     case Errc::non_empty_group: return "NON_EMPTY_GROUP";
     case Errc::member_id_required: return "MEMBER_ID_REQUIRED";
+    case Errc::preferred_leader_not_available: return "PREFERRED_LEADER_NOT_AVAILABLE";
     case Errc::group_max_size_reached: return "GROUP_MAX_SIZE_REACHED";
+    case Errc::eligible_leaders_not_available: return "ELIGIBLE_LEADERS_NOT_AVAILABLE";
+    case Errc::election_not_needed: return "ELECTION_NOT_NEEDED";
     case Errc::fenced_instance_id: return "FENCED_INSTANCE_ID";
     case Errc::group_subscribed_to_topic: return "GROUP_SUBSCRIBED_TO_TOPIC";
     case Errc::unstable_offset_commit: return "UNSTABLE_OFFSET_COMMIT";

@@ -6,8 +6,6 @@
 namespace kafkacore::metadata {
 namespace {
 
-constexpr int64_t kRebalanceCheckMs = 5000;
-
 bool contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -29,8 +27,11 @@ void Controller::reset(ImagePtr committed_image) {
   last_proposed_ = committed_image->offset();
   last_heartbeat_ms_.clear();
   const int64_t now = clock_.now_ms();
+  // A loss older than a session says nothing any more: the broker may have come back and
+  // heartbeated to the previous controller since.
+  std::erase_if(lost_ms_, [&](const auto& e) { return now - e.second >= config_.broker_session_timeout_ms; });
   for (const auto& [id, b] : working_->brokers()) last_heartbeat_ms_[id] = now;
-  next_rebalance_check_ms_ = now + kRebalanceCheckMs;
+  next_rebalance_check_ms_ = now + config_.leader_imbalance_check_interval_ms;
 }
 
 Records Controller::commit_speculatively(Records records) {
@@ -56,6 +57,7 @@ Result<Records> Controller::register_broker(const BrokerRegistration& r) {
   }
   out.push_back(RegisterBrokerRecord{r.broker_id, r.incarnation, epoch, r.host, r.port, r.rack});
   last_heartbeat_ms_[r.broker_id] = clock_.now_ms();
+  lost_ms_.erase(r.broker_id);
   return commit_speculatively(std::move(out));
 }
 
@@ -68,6 +70,7 @@ Result<std::pair<Records, bool>> Controller::heartbeat(int32_t broker_id, int64_
                                                  " (current " + std::to_string(b->epoch) + ")");
   }
   last_heartbeat_ms_[broker_id] = clock_.now_ms();
+  lost_ms_.erase(broker_id);
   Records out;
   // Unfence once the broker has seen its own registration (it knows its epoch is committed).
   if (b->fenced && metadata_offset >= 0 && committed_->broker(broker_id) &&
@@ -284,8 +287,13 @@ Records Controller::tick() {
     auto it = last_heartbeat_ms_.find(id);
     const int64_t last = it == last_heartbeat_ms_.end() ? now : it->second;
     if (it == last_heartbeat_ms_.end()) last_heartbeat_ms_[id] = now;
-    if (now - last < config_.broker_session_timeout_ms) continue;
-    // Missed its session: fence it and move its leaderships to in-sync replicas.
+    auto lost = lost_ms_.find(id);
+    const bool gone = lost != lost_ms_.end() && config_.lost_connection_grace_ms >= 0 &&
+                      now - lost->second >= config_.lost_connection_grace_ms;
+    if (!gone && now - last < config_.broker_session_timeout_ms) continue;
+    if (lost != lost_ms_.end()) lost_ms_.erase(lost);
+    // Missed its session (or went silent after its connection broke): fence it and move its
+    // leaderships to in-sync replicas.
     Records fence{FenceBrokerRecord{id, b.epoch}};
     auto moved = move_away_from(id);
     fence.insert(fence.end(), moved.begin(), moved.end());
@@ -294,23 +302,73 @@ Records Controller::tick() {
     break;  // the image changed under the loop; the next tick handles other brokers
   }
   if (config_.auto_leader_rebalance && now >= next_rebalance_check_ms_) {
-    next_rebalance_check_ms_ = now + kRebalanceCheckMs;
-    // Preferred leader election: the first replica leads when it is in sync and unfenced.
-    Records moves;
-    for (const auto& [name, t] : working_->topics()) {
-      for (size_t i = 0; i < t.partitions.size(); ++i) {
-        const auto& p = t.partitions[i];
-        const int32_t preferred = p.replicas.front();
-        const BrokerState* b = working_->broker(preferred);
-        if (p.leader != preferred && contains(p.isr, preferred) && b && !b->fenced) {
-          moves.push_back(PartitionChangeRecord{t.id, static_cast<int32_t>(i), preferred, std::nullopt, std::nullopt});
-        }
-      }
-    }
+    next_rebalance_check_ms_ = now + config_.leader_imbalance_check_interval_ms;
+    auto moves = rebalance_leaders();
     commit_speculatively(moves);
     out.insert(out.end(), moves.begin(), moves.end());
   }
   return out;
+}
+
+void Controller::connection_lost(int32_t broker_id) { lost_ms_[broker_id] = clock_.now_ms(); }
+
+Records Controller::rebalance_leaders() {
+  // As Kafka's controller: per preferred broker, the share of its partitions it does not lead;
+  // above leader.imbalance.per.broker.percentage, each of them whose preferred replica is in
+  // sync and unfenced gets it back as leader.
+  struct Imbalance {
+    int total = 0;
+    std::vector<PartitionChangeRecord> moves;  // partitions it prefers but does not lead
+    int not_leading = 0;
+  };
+  std::map<int32_t, Imbalance> by_broker;
+  for (const auto& [name, t] : working_->topics()) {
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& p = t.partitions[i];
+      if (p.replicas.empty()) continue;
+      const int32_t preferred = p.replicas.front();
+      auto& b = by_broker[preferred];
+      ++b.total;
+      if (p.leader == preferred) continue;
+      ++b.not_leading;
+      const BrokerState* state = working_->broker(preferred);
+      if (contains(p.isr, preferred) && state && !state->fenced) {
+        b.moves.push_back(PartitionChangeRecord{t.id, static_cast<int32_t>(i), preferred, std::nullopt,
+                                                std::nullopt});
+      }
+    }
+  }
+  Records out;
+  for (auto& [broker, b] : by_broker) {
+    if (b.moves.empty() ||
+        b.not_leading * 100 <= b.total * config_.leader_imbalance_per_broker_percentage) {
+      continue;
+    }
+    out.insert(out.end(), b.moves.begin(), b.moves.end());
+  }
+  return out;
+}
+
+Result<Records> Controller::elect_preferred_leader(const std::string& topic, int32_t partition) {
+  const TopicState* t = working_->topic(topic);
+  if (!t || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
+    return make_error(Errc::unknown_topic_or_partition,
+                      "no partition " + topic + "-" + std::to_string(partition));
+  }
+  const auto& p = t->partitions[static_cast<size_t>(partition)];
+  const int32_t preferred = p.replicas.front();
+  if (p.leader == preferred) {
+    return make_error(Errc::election_not_needed,
+                      "the preferred replica " + std::to_string(preferred) + " already leads");
+  }
+  const BrokerState* state = working_->broker(preferred);
+  if (!contains(p.isr, preferred) || !state || state->fenced) {
+    return make_error(Errc::preferred_leader_not_available,
+                      "the preferred replica " + std::to_string(preferred) +
+                          " is not an unfenced member of the ISR");
+  }
+  return commit_speculatively(
+      {PartitionChangeRecord{t->id, partition, preferred, std::nullopt, std::nullopt}});
 }
 
 }  // namespace kafkacore::metadata

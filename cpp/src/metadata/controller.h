@@ -27,6 +27,11 @@ struct ControllerConfig {
   int16_t default_replication_factor = 1;    // default.replication.factor
   int64_t producer_id_block_size = 1000;
   bool auto_leader_rebalance = true;         // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds
+  int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
+  // After a broker's connection to the controller broke, how long it may stay silent before it
+  // is fenced (instead of a whole broker.session.timeout.ms); -1: never early.
+  int64_t lost_connection_grace_ms = -1;
 };
 
 struct BrokerRegistration {
@@ -79,8 +84,19 @@ class Controller {
                                   const std::vector<int32_t>& isr);
   // A block of producer ids for a broker.
   Result<std::pair<Records, int64_t>> allocate_producer_ids(int32_t broker_id);
+  // ElectLeaders PREFERRED for one partition: its first replica leads if it is in the ISR and
+  // unfenced (PREFERRED_LEADER_NOT_AVAILABLE otherwise; ELECTION_NOT_NEEDED if it leads).
+  Result<Records> elect_preferred_leader(const std::string& topic, int32_t partition);
 
   Records tick();
+
+  // The connection a broker's messages came on broke (it died, stopped, or the link failed).
+  // If it sends no heartbeat within lost_connection_grace_ms, tick() fences it then rather
+  // than a whole session later: a killed leader's partitions fail over sooner. Fencing a live
+  // broker is safe (leaders come from the ISR; it is unfenced at its next heartbeat), it only
+  // costs a leader change. Kept across reset(): a new controller learns of the death of the
+  // old one this way (for at most one session).
+  void connection_lost(int32_t broker_id);
 
   // Where replicas of new partitions go: `count` partitions starting at `first`, spread over
   // the unfenced brokers so that replicas and leaders (the first replica) are even.
@@ -92,6 +108,8 @@ class Controller {
   Records move_away_from(int32_t broker);
   // Leadership for offline partitions whose ISR names `broker`, now unfenced.
   Records elect_for_returning(int32_t broker);
+  // auto.leader.rebalance.enable: preferred leaders of brokers whose imbalance is too high.
+  Records rebalance_leaders();
 
   ControllerConfig config_;
   Clock& clock_;
@@ -100,6 +118,7 @@ class Controller {
   ImagePtr working_;
   int64_t last_proposed_ = -1;
   std::map<int32_t, int64_t> last_heartbeat_ms_;
+  std::map<int32_t, int64_t> lost_ms_;  // connection_lost() with no heartbeat since
   int64_t next_rebalance_check_ms_ = 0;
 };
 

@@ -46,6 +46,10 @@ template <typename F> void fields(AlterConfigsRequest& r, F&& f) {
   f("validate_only", r.validate_only);
 }
 template <typename F> void fields(AllocateProducerIdsRequest& r, F&& f) { f("broker_id", r.broker_id); }
+template <typename F> void fields(ElectPreferredLeaderRequest& r, F&& f) {
+  f("topic", r.topic);
+  f("partition", r.partition);
+}
 template <typename F> void fields(ControllerResponse& r, F&& f) {
   f("error_code", r.error_code);
   f("error_message", r.error_message);
@@ -122,7 +126,7 @@ Result<ControllerRpc> decode_rpc(ByteView bytes) {
 std::string request_name(const ControllerRequest& request) {
   static const char* names[] = {"RegisterBroker",   "BrokerHeartbeat",  "AlterPartition",
                                 "CreateTopic",      "DeleteTopic",      "CreatePartitions",
-                                "AlterConfigs",     "AllocateProducerIds"};
+                                "AlterConfigs",     "AllocateProducerIds", "ElectPreferredLeader"};
   static_assert(std::size(names) == std::variant_size_v<ControllerRequest>);
   return names[request.index()];
 }

@@ -70,10 +70,17 @@ struct AllocateProducerIdsRequest {
   int32_t broker_id = 0;
 };
 
+// ElectLeaders PREFERRED for one partition.
+struct ElectPreferredLeaderRequest {
+  std::string topic;
+  int32_t partition = 0;
+};
+
+// New request types go at the end: the variant index is the type on the wire.
 using ControllerRequest =
     std::variant<RegisterBrokerRequest, BrokerHeartbeatRequest, AlterPartitionRequest,
                  CreateTopicRequest, DeleteTopicRequest, CreatePartitionsRequest,
-                 AlterConfigsRequest, AllocateProducerIdsRequest>;
+                 AlterConfigsRequest, AllocateProducerIdsRequest, ElectPreferredLeaderRequest>;
 
 struct ControllerResponse {
   int16_t error_code = 0;  // Kafka's numbering

@@ -150,11 +150,16 @@ void Transport::forget_socket(const std::shared_ptr<tcp::socket>& socket) {
 awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::shared_ptr<bool> alive,
                                      bool inbound) {
   Bytes buffer;
+  NodeId last_from = kNoNode;  // who spoke on this connection, for on_peer_lost
+  auto lost = [&] {
+    forget_socket(socket);
+    if (last_from != kNoNode && on_peer_lost) on_peer_lost(last_from);
+  };
   for (;;) {
     std::array<std::byte, 4> header{};
     boost::system::error_code ec;
     co_await asio::async_read(*socket, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
-    if (*alive && !stopped_ && ec) forget_socket(socket);
+    if (*alive && !stopped_ && ec) lost();
     if (!*alive || stopped_ || ec) co_return;
     const uint32_t size = load_be<uint32_t>(header.data());
     if (size > limits_.max_frame_bytes) {
@@ -165,6 +170,7 @@ awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::s
     }
     buffer.resize(size);
     co_await asio::async_read(*socket, asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    if (*alive && !stopped_ && ec) lost();
     if (!*alive || stopped_ || ec) co_return;
     auto message = decode_message(buffer);
     if (!message) {
@@ -175,6 +181,7 @@ awaitable<void> Transport::read_loop(std::shared_ptr<tcp::socket> socket, std::s
     }
     if (message->to != self_) continue;  // misrouted: not ours to act on
     if (filter_ && !filter_(message->from, message->to)) continue;
+    last_from = message->from;
     if (inbound) learn_route(message->from, socket);
     deliver_(std::move(*message));
   }

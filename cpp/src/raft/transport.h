@@ -50,6 +50,9 @@ class Transport {
   Result<uint16_t> listen(const std::string& host, uint16_t port);
   void send(const Message& message);
   void set_filter(LinkFilter filter) { filter_ = std::move(filter); }
+  // A connection that carried messages from `from` broke (EOF or reset: the peer stopped,
+  // crashed or was killed, or the link failed). A hint, not proof: the peer may reconnect.
+  std::function<void(NodeId from)> on_peer_lost;
   // A peer's address changed (its port is only known once it listens, in tests).
   void set_peer(NodeId id, Endpoint endpoint);
   void stop();

@@ -444,6 +444,35 @@ Result<void> Partition::truncate_to(Offset offset) {
   return {};
 }
 
+Result<Offset> Partition::delete_records_before(Offset offset) {
+  auto moved = log_->delete_records_before(offset);
+  if (!moved) return moved;
+  if (auto r = epochs_->truncate_from_start(*moved); !r) warn(r.error().to_string());
+  return moved;
+}
+
+Result<void> Partition::follow_leader_log_start(Offset leader_log_start) {
+  if (leading_) return {};
+  // Only below our high watermark: what lies above it is not known to be the leader's yet.
+  const Offset target = std::min(leader_log_start, high_watermark_);
+  if (target <= log_->log_start_offset()) return {};
+  auto moved = delete_records_before(target);
+  if (!moved) return std::unexpected(moved.error());
+  return {};
+}
+
+Result<void> Partition::truncate_fully_and_start_at(Offset offset) {
+  if (leading_) {
+    return make_error(Errc::not_leader_or_follower,
+                      topic_ + "-" + std::to_string(index_) + " is led by this broker");
+  }
+  if (auto r = log_->truncate_fully_and_start_at(offset); !r) return r;
+  truncate_epochs(Offset{0});
+  rebuild_producer_state();
+  high_watermark_ = offset;
+  return {};
+}
+
 // ---- leader epochs
 
 EpochEndOffset Partition::end_offset_for_epoch(int32_t requested_epoch) const {

@@ -92,6 +92,9 @@ class Partition {
   uint64_t wait_for_high_watermark(Offset last_offset, std::function<void(Errc)> done);
   void cancel_wait(uint64_t id);
 
+  // DeleteRecords on the leader: advances the log start offset (epoch cache with it).
+  Result<Offset> delete_records_before(Offset offset);
+
   // ---- follower side
   // Batches fetched from the leader, appended with their offsets at the log end.
   Result<storage::AppendResult> append_as_follower(MutableByteView batches);
@@ -99,6 +102,12 @@ class Partition {
   void update_high_watermark_from_leader(Offset leader_hw);
   // Drops batches at and after `offset` (log, epoch cache, producer state; HW capped).
   Result<void> truncate_to(Offset offset);
+  // The leader's log start offset from a Fetch answer: records it deleted (DeleteRecords,
+  // retention) go here too, up to our high watermark, so a follower that becomes leader never
+  // serves them again.
+  Result<void> follow_leader_log_start(Offset leader_log_start);
+  // We fell behind the leader's log start: our log restarts empty there.
+  Result<void> truncate_fully_and_start_at(Offset offset);
 
   // ---- leader epochs (OffsetForLeaderEpoch, KIP-101/279)
   EpochEndOffset end_offset_for_epoch(int32_t requested_epoch) const;

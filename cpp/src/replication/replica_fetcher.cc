@@ -546,7 +546,15 @@ void ReplicaFetcherManager::handle_fetched(Follower& f, Partition& p, Offset fet
       // fetch again from wherever that leaves our log end (our truncation is batch-granular,
       // so it may land below the leader's batch).
       const Offset base{load_be<int64_t>(records.data())};
-      if (base < fetch_offset) {
+      if (base < fetch_offset && p.log().log_end_offset() == p.log().log_start_offset()) {
+        // Our log is empty and starts inside the leader's first batch (its log start was cut
+        // there by DeleteRecords): as Kafka does, start the log at the batch and take it whole;
+        // the log start follows the leader's again below.
+        if (auto r = p.truncate_fully_and_start_at(base); !r) {
+          fail(f, "restarting the log at the fetched batch failed: " + r.error().message());
+          return;
+        }
+      } else if (base < fetch_offset) {
         KC_LOG(info, "replica-fetcher", "fetched batch overlaps our log end; truncating the overlap",
                {{"partition", describe(f.key)},
                 {"batch_base", std::to_string(base.value())},
@@ -567,6 +575,14 @@ void ReplicaFetcherManager::handle_fetched(Follower& f, Partition& p, Offset fet
       }
     }
     p.update_high_watermark_from_leader(Offset{data.high_watermark});
+    // Records the leader deleted (DeleteRecords, retention) go here too, so the log start
+    // does not move back if this replica takes over.
+    if (data.log_start_offset >= 0) {
+      if (auto r = p.follow_leader_log_start(Offset{data.log_start_offset}); !r) {
+        fail(f, "advancing the log start offset failed: " + r.error().message());
+        return;
+      }
+    }
     f.leader_hw = Offset{data.high_watermark};
     f.last_error.clear();
     return;
@@ -574,11 +590,15 @@ void ReplicaFetcherManager::handle_fetched(Follower& f, Partition& p, Offset fet
   switch (error) {
     case Errc::offset_out_of_range:
       if (data.log_start_offset >= 0 && fetch_offset.value() < data.log_start_offset) {
-        // We fell behind the leader's retention. Kafka truncates fully and restarts the log at
-        // the leader's start; PartitionLog cannot start an empty log at a later offset yet.
-        fail(f, "fetch offset " + std::to_string(fetch_offset.value()) +
-                    " is below the leader's log start " + std::to_string(data.log_start_offset) +
-                    " (truncate-fully-and-start-at is not supported yet)");
+        // We fell behind the leader's log start (DeleteRecords or retention while we were
+        // away): as Kafka does, our log restarts empty at the leader's start and fetches on.
+        KC_LOG(info, "replica-fetcher", "behind the leader's log start; restarting the log there",
+               {{"partition", describe(f.key)},
+                {"log_end", std::to_string(fetch_offset.value())},
+                {"leader_log_start", std::to_string(data.log_start_offset)}});
+        if (auto r = p.truncate_fully_and_start_at(Offset{data.log_start_offset}); !r) {
+          fail(f, "restarting the log at the leader's log start failed: " + r.error().message());
+        }
       } else {
         // Ahead of the leader's end (it lost data or we diverged): find out where we agree.
         f.truncating = true;

@@ -458,14 +458,7 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
   }
   if (offset <= log_start_offset_) {
     // Nothing below the cut survives: start afresh at `offset`.
-    while (!segments_.empty()) {
-      if (auto r = delete_segment(segments_.begin()->first); !r) return r;
-    }
-    auto seg = Segment::create(dir_, offset, env_.clock->now_ms(), env_.faults);
-    if (!seg) return fail(seg.error());
-    segments_.emplace(offset, std::move(*seg));
-    log_start_offset_ = offset;
-    if (auto r = write_log_start_checkpoint_async(); !r) return r;
+    if (auto r = start_afresh_at(offset); !r) return r;
   } else {
     while (segments_.size() > 1 && segments_.rbegin()->first >= offset) {
       if (auto r = delete_segment(segments_.rbegin()->first); !r) return r;
@@ -477,6 +470,31 @@ Result<void> PartitionLog::truncate_to(Offset offset) {
     if (auto r = remove_file(last.index_path()); !r) return fail(r.error());
     if (auto r = remove_file(last.time_index_path()); !r) return fail(r.error());
   }
+  unsynced_files_.push_back(segments_.rbegin()->second->file());
+  dir_unsynced_ = true;
+  submit_flush();
+  return {};
+}
+
+Result<void> PartitionLog::start_afresh_at(Offset offset) {
+  while (!segments_.empty()) {
+    if (auto r = delete_segment(segments_.begin()->first); !r) return r;
+  }
+  auto seg = Segment::create(dir_, offset, env_.clock->now_ms(), env_.faults);
+  if (!seg) return fail(seg.error());
+  segments_.emplace(offset, std::move(*seg));
+  log_start_offset_ = offset;
+  return write_log_start_checkpoint_async();
+}
+
+Result<void> PartitionLog::truncate_fully_and_start_at(Offset offset) {
+  if (auto r = check_writable(); !r) return r;
+  {
+    std::lock_guard lock(durability_->mutex);
+    ++durability_->generation;
+    durability_->durable = std::min(durability_->durable, offset.value());
+  }
+  if (auto r = start_afresh_at(offset); !r) return r;
   unsynced_files_.push_back(segments_.rbegin()->second->file());
   dir_unsynced_ = true;
   submit_flush();

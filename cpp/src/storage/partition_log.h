@@ -111,6 +111,9 @@ class PartitionLog {
   Result<void> truncate_to(Offset offset);
   // Advances the log start offset (DeleteRecords); whole segments below it are deleted.
   Result<Offset> delete_records_before(Offset offset);
+  // Empties the log and starts it afresh at `offset`, also past the log end (a follower that
+  // fell behind its leader's log start, as Kafka's truncateFullyAndStartAt).
+  Result<void> truncate_fully_and_start_at(Offset offset);
   // Time/size retention and segments below the log start; returns how many segments went.
   Result<size_t> enforce_retention();
   // flush.ms; call periodically.
@@ -141,6 +144,8 @@ class PartitionLog {
   Result<void> fail(const Error& error);
   Result<void> delete_segment(Offset base);
   Result<void> write_log_start_checkpoint_async();
+  // Deletes every segment and opens an empty one at `offset`, the new log start.
+  Result<void> start_afresh_at(Offset offset);
   void submit_flush(std::function<Result<void>()> task = {});
 
   struct Durability;  // shared with flusher callbacks

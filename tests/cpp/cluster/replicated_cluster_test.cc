@@ -28,11 +28,14 @@ class ReplicatedClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { log::set_level(log::Level::warn); }
 
+  // The brokers' properties (fixtures below add to them).
+  virtual std::map<std::string, std::string> settings() { return fast_settings(); }
+
   void SetUp() override {
     LocalClusterOptions options;
     options.brokers = 3;
     options.data_dir = dir_.path();
-    options.properties = fast_settings();
+    options.properties = settings();
     auto cluster = LocalCluster::start(options);
     ASSERT_TRUE(cluster) << cluster.error().message();
     cluster_ = std::move(*cluster);
@@ -250,6 +253,220 @@ TEST_F(ReplicatedClusterTest, TopicsCreatedAnywhereAreSeenEverywhere) {
     EXPECT_EQ(resp.topics[0].error_code, 0) << "broker " << id;
     EXPECT_EQ(resp.topics[0].partitions.size(), 3u);
   }
+}
+
+
+// ---- preferred leaders (auto.leader.rebalance.enable, ElectLeaders)
+
+// The leader imbalance check every second (Kafka: 300 s).
+class PreferredLeaderTest : public ReplicatedClusterTest {
+ protected:
+  std::map<std::string, std::string> settings() override {
+    auto s = fast_settings();
+    s["leader.imbalance.check.interval.seconds"] = "1";
+    return s;
+  }
+};
+
+// A stopped preferred leader's partition fails over; once the broker is back and in sync, the
+// controller's imbalance check hands leadership back to it within the configured interval.
+TEST_F(PreferredLeaderTest, LeadershipReturnsToThePreferredReplicaAutomatically) {
+  create_topic("pref", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("pref", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t preferred = state.replica_nodes.at(0);
+  ASSERT_EQ(state.leader_id, preferred);  // placement makes the first replica lead
+  std::vector<std::string> acked;
+  ASSERT_EQ(produce_all(preferred, "pref", 0, make_batch("a", 5)).error_code, 0);
+  for (int r = 0; r < 5; ++r) acked.push_back("value-a-" + std::to_string(r));
+
+  ASSERT_TRUE(cluster_->stop_broker(preferred));
+  auto moved = wait_for("pref", 0, [&](const auto& s) {
+    return s.leader_id >= 0 && s.leader_id != preferred;
+  }, preferred);
+  // Written while the preferred replica is away: it must catch up before it may lead.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(produce_all(moved.leader_id, "pref", 0, make_batch("b" + std::to_string(i), 5)).error_code, 0);
+    for (int r = 0; r < 5; ++r) acked.push_back("value-b" + std::to_string(i) + "-" + std::to_string(r));
+  }
+
+  ASSERT_TRUE(cluster_->restart_broker(preferred));
+  const auto restarted = std::chrono::steady_clock::now();
+  auto in_sync = wait_for("pref", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const auto synced = std::chrono::steady_clock::now();
+  auto home = wait_for("pref", 0, [&](const auto& s) { return s.leader_id == preferred; });
+  const auto back = std::chrono::steady_clock::now();
+  EXPECT_GT(home.leader_epoch, moved.leader_epoch);
+  EXPECT_GE(in_sync.leader_epoch, moved.leader_epoch);
+  // Within one check interval (1 s) of rejoining the ISR, with slack for a busy machine.
+  EXPECT_LT(back - synced, 3s);
+  std::printf("preferred leader: back in the ISR %lld ms after restart, leading %lld ms later\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(synced - restarted).count()),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(back - synced).count()));
+  // The returned leader serves everything acknowledged, and takes writes.
+  EXPECT_EQ(read_all(preferred, "pref", 0), acked);
+  EXPECT_EQ(produce_all(preferred, "pref", 0, make_batch("c", 1)).error_code, 0);
+}
+
+class ElectLeadersTest : public ReplicatedClusterTest {
+ protected:
+  std::map<std::string, std::string> settings() override {
+    auto s = fast_settings();
+    s["auto.leader.rebalance.enable"] = "false";
+    return s;
+  }
+  ElectLeadersResponse elect(std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> which,
+                             int8_t type = 0, int16_t version = 2) {
+    ElectLeadersRequest req;
+    req.election_type = type;
+    req.timeout_ms = 10000;
+    if (which) {
+      req.topic_partitions.emplace();
+      for (const auto& [topic, partitions] : *which) {
+        auto& t = req.topic_partitions->emplace_back();
+        t.topic = topic;
+        t.partitions = partitions;
+      }
+    }
+    return client()->call(req, version);
+  }
+  static int16_t code_of(const ElectLeadersResponse& r, const std::string& topic, int32_t partition) {
+    for (const auto& t : r.replica_election_results) {
+      if (t.topic != topic) continue;
+      for (const auto& p : t.partition_result) {
+        if (p.partition_id == partition) return p.error_code;
+      }
+    }
+    return -100;  // absent
+  }
+};
+
+TEST_F(ElectLeadersTest, PreferredElectionOnRequestOnly) {
+  create_topic("el", 2, 3);
+  auto state = wait_for("el", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  wait_for("el", 1, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t preferred = state.replica_nodes.at(0);
+  ASSERT_EQ(state.leader_id, preferred);
+
+  // Nothing to do yet.
+  auto r = elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0, 7}}});
+  EXPECT_EQ(r.error_code, 0);
+  EXPECT_EQ(code_of(r, "el", 0), static_cast<int16_t>(Errc::election_not_needed));
+  EXPECT_EQ(code_of(r, "el", 7), static_cast<int16_t>(Errc::unknown_topic_or_partition));
+  // Every partition: only those that needed an election are reported.
+  EXPECT_TRUE(elect(std::nullopt).replica_election_results.empty());
+  // Unclean elections are not offered.
+  EXPECT_EQ(code_of(elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0}}}, 1), "el", 0),
+            static_cast<int16_t>(Errc::invalid_request));
+
+  ASSERT_TRUE(cluster_->stop_broker(preferred));
+  auto moved = wait_for("el", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != preferred; },
+                        preferred);
+  // Out of the ISR: not electable.
+  auto while_away = elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0}}});
+  EXPECT_EQ(code_of(while_away, "el", 0), static_cast<int16_t>(Errc::preferred_leader_not_available));
+
+  ASSERT_TRUE(cluster_->restart_broker(preferred));
+  wait_for("el", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  // With auto.leader.rebalance.enable=false it stays a follower...
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_NE(partition_state("el", 0).leader_id, preferred);
+  // ...until asked (v0: no election type, PREFERRED implied).
+  auto done = elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0}}}, 0, 0);
+  EXPECT_EQ(code_of(done, "el", 0), 0);
+  auto home = wait_for("el", 0, [&](const auto& s) { return s.leader_id == preferred; });
+  EXPECT_GT(home.leader_epoch, moved.leader_epoch);
+  EXPECT_EQ(produce_all(preferred, "el", 0, make_batch("after", 2)).error_code, 0);
+}
+
+// ---- DeleteRecords on followers
+
+ListOffsetsResponse::ListOffsetsPartitionResponse list_offset(TestClient& c, const std::string& topic,
+                                                              int32_t partition, int64_t timestamp) {
+  ListOffsetsRequest req;
+  req.replica_id = -1;
+  auto& t = req.topics.emplace_back();
+  t.name = topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = partition;
+  p.timestamp = timestamp;
+  return c.call(req, 7).topics.at(0).partitions.at(0);
+}
+
+// Followers learn the leader's log start offset from their Fetch answers, so records deleted
+// on the leader stay deleted after it fails over.
+TEST_F(ReplicatedClusterTest, DeleteRecordsReachesFollowersAndSurvivesFailover) {
+  create_topic("dr", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("dr", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t leader = state.leader_id;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(produce_all(leader, "dr", 0, make_batch("d" + std::to_string(i), 5)).error_code, 0);
+  }
+  DeleteRecordsRequest del;
+  auto& t = del.topics.emplace_back();
+  t.name = "dr";
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  p.offset = 30;
+  del.timeout_ms = 5000;
+  auto deleted = client_of(leader)->call(del, 2).topics.at(0).partitions.at(0);
+  ASSERT_EQ(deleted.error_code, 0);
+  EXPECT_EQ(deleted.low_watermark, 30);
+
+  // Every follower's log start follows (with the next fetch answer).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (int32_t id : state.replica_nodes) {
+    for (;;) {
+      auto read = cluster_->read_partition(id, "dr", 0, 0, 1 << 20, false);
+      ASSERT_TRUE(read) << read.error().message();
+      if (read->log_start_offset >= 30) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "broker " << id << " log start still " << read->log_start_offset;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  ASSERT_TRUE(cluster_->stop_broker(leader));
+  auto moved = wait_for("dr", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != leader; },
+                        leader);
+  auto c = client_of(moved.leader_id);
+  auto earliest = list_offset(*c, "dr", 0, -2);
+  ASSERT_EQ(earliest.error_code, 0);
+  EXPECT_GE(earliest.offset, 30);
+  EXPECT_EQ(list_offset(*c, "dr", 0, -1).offset, 50);
+  // Below the log start is out of range on the new leader too.
+  auto fetched = c->call(fetch_request("dr", 0, 0), 12);
+  EXPECT_EQ(fetched.responses.at(0).partitions.at(0).error_code,
+            static_cast<int16_t>(Errc::offset_out_of_range));
+}
+
+// A follower that was away while the leader deleted records past its log end restarts its log
+// at the leader's log start (Kafka's truncateFullyAndStartAt) and rejoins the ISR.
+TEST_F(ReplicatedClusterTest, FollowerBehindTheLeadersLogStartStartsOverThere) {
+  create_topic("behind", 1, 3, {{"min.insync.replicas", "2"}});
+  auto state = wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t leader = state.leader_id;
+  int32_t away = -1;
+  for (int32_t r : state.replica_nodes) {
+    if (r != leader) away = r;
+  }
+  ASSERT_EQ(produce_all(leader, "behind", 0, make_batch("x", 10)).error_code, 0);
+  ASSERT_TRUE(cluster_->stop_broker(away));
+  wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 2; }, away);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(produce_all(leader, "behind", 0, make_batch("y" + std::to_string(i), 10)).error_code, 0);
+  }
+  DeleteRecordsRequest del;
+  auto& t = del.topics.emplace_back();
+  t.name = "behind";
+  t.partitions.emplace_back().offset = 35;
+  ASSERT_EQ(client_of(leader)->call(del, 2).topics.at(0).partitions.at(0).error_code, 0);
+
+  ASSERT_TRUE(cluster_->restart_broker(away));
+  wait_for("behind", 0, [](const auto& s) { return s.isr_nodes.size() == 3; }, -1, 15s);
+  auto read = cluster_->read_partition(away, "behind", 0, 0, 1 << 20, false);
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(read->log_start_offset, 35);
+  EXPECT_EQ(read->log_end_offset, 50);
 }
 
 }  // namespace

@@ -103,6 +103,8 @@ class ControllerTest : public ::testing::Test {
   static ControllerConfig config() {
     ControllerConfig c;
     c.broker_session_timeout_ms = 1000;
+    c.leader_imbalance_check_interval_ms = 5000;
+    c.lost_connection_grace_ms = 300;
     return c;
   }
 
@@ -244,6 +246,70 @@ TEST_F(ControllerTest, PreferredLeaderComesBackAfterItReturns) {
   heartbeat_all_but(-1);
   commit(controller_.tick());
   EXPECT_EQ(image_->partition("t", 0)->leader, preferred_of_0);
+}
+
+TEST_F(ControllerTest, ABrokerWhoseConnectionBrokeIsFencedAfterTheGrace) {
+  for (int32_t id = 1; id <= 3; ++id) add_live_broker(id);
+  commit(*controller_.create_topic("t", 3, 3, {}));
+  // Broker 2's connection breaks and it stays silent: fenced after 300 ms, not 1000.
+  controller_.connection_lost(2);
+  // Broker 3's breaks too, but it heartbeats again (it reconnected): it stays.
+  controller_.connection_lost(3);
+  for (int i = 0; i < 2; ++i) {
+    clock_.advance_ms(100);
+    heartbeat_all_but(2);
+    commit(controller_.tick());
+  }
+  EXPECT_FALSE(image_->broker(2)->fenced) << "within the grace";
+  for (int i = 0; i < 2; ++i) {
+    clock_.advance_ms(100);
+    heartbeat_all_but(2);
+    commit(controller_.tick());
+  }
+  EXPECT_TRUE(image_->broker(2)->fenced);
+  EXPECT_FALSE(image_->broker(3)->fenced);
+  for (int32_t p = 0; p < 3; ++p) EXPECT_NE(image_->partition("t", p)->leader, 2);
+  // A loss recorded before this node became the controller still counts after reset (the
+  // previous controller died), but not once a session has passed.
+  controller_.connection_lost(1);
+  clock_.advance_ms(400);
+  controller_.reset(image_);
+  commit(controller_.tick());
+  EXPECT_TRUE(image_->broker(1)->fenced);
+  controller_.connection_lost(3);
+  clock_.advance_ms(1000);
+  controller_.reset(image_);
+  commit(controller_.tick());
+  EXPECT_FALSE(image_->broker(3)->fenced);
+}
+
+TEST_F(ControllerTest, ElectPreferredLeader) {
+  for (int32_t id = 1; id <= 3; ++id) add_live_broker(id);
+  commit(*controller_.create_topic("t", 1, 3, {}));
+  const int32_t preferred = image_->partition("t", 0)->replicas.front();
+  EXPECT_EQ(controller_.elect_preferred_leader("t", 0).error().code(), Errc::election_not_needed);
+  EXPECT_EQ(controller_.elect_preferred_leader("t", 1).error().code(),
+            Errc::unknown_topic_or_partition);
+  EXPECT_EQ(controller_.elect_preferred_leader("nope", 0).error().code(),
+            Errc::unknown_topic_or_partition);
+  // The preferred replica restarts: leadership moves away, and while it is out of the ISR it
+  // cannot be elected.
+  commit(*controller_.register_broker({preferred, Uuid::random(), "127.0.0.1", 9000, ""}));
+  ASSERT_NE(image_->partition("t", 0)->leader, preferred);
+  auto hb = controller_.heartbeat(preferred, image_->broker(preferred)->epoch, image_->offset());
+  commit(hb->first);
+  EXPECT_EQ(controller_.elect_preferred_leader("t", 0).error().code(),
+            Errc::preferred_leader_not_available);
+  const PartitionState p = *image_->partition("t", 0);
+  std::vector<int32_t> isr = p.isr;
+  isr.push_back(preferred);
+  commit(*controller_.alter_partition(image_->topic("t")->id, 0, p.leader, p.leader_epoch,
+                                      p.partition_epoch, isr));
+  auto elected = controller_.elect_preferred_leader("t", 0);
+  ASSERT_TRUE(elected) << elected.error().message();
+  commit(*elected);
+  EXPECT_EQ(image_->partition("t", 0)->leader, preferred);
+  EXPECT_GT(image_->partition("t", 0)->leader_epoch, p.leader_epoch);
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker) 
           out.error_code = error_code(Errc::offset_out_of_range);
           continue;
         }
-        auto r = partition->log().delete_records_before(Offset{target});
+        // Followers follow from the log start offset in their Fetch answers.
+        auto r = partition->delete_records_before(Offset{target});
         if (!r) {
           out.error_code = error_code(r.error());
           continue;

@@ -1,4 +1,4 @@
-// CreateTopics (19), DeleteTopics (20), CreatePartitions (37).
+// CreateTopics (19), DeleteTopics (20), CreatePartitions (37), ElectLeaders (43).
 #include <set>
 
 #include "broker/broker.h"
@@ -16,6 +16,8 @@ using protocol::CreateTopicsRequest;
 using protocol::CreateTopicsResponse;
 using protocol::DeleteTopicsRequest;
 using protocol::DeleteTopicsResponse;
+using protocol::ElectLeadersRequest;
+using protocol::ElectLeadersResponse;
 
 void create_topics(Broker& broker, CreateTopicsRequest req, server::Request request) {
   const int16_t version = request.header.api_version;
@@ -186,12 +188,79 @@ void create_partitions(Broker& broker, CreatePartitionsRequest req, server::Requ
   gather->done();
 }
 
+// Gather, except that with every partition asked for (null topics), as in KRaft, partitions
+// whose preferred replica already leads are left out of the answer.
+struct ElectGather {
+  server::Request request;
+  ElectLeadersResponse response;
+  int outstanding = 1;
+  bool drop_not_needed = false;
+  void done() {
+    if (--outstanding != 0) return;
+    if (drop_not_needed) {
+      const int16_t not_needed = error_code(Errc::election_not_needed);
+      auto& topics = response.replica_election_results;
+      for (auto& t : topics) {
+        std::erase_if(t.partition_result, [&](const auto& p) { return p.error_code == not_needed; });
+      }
+      std::erase_if(topics, [](const auto& t) { return t.partition_result.empty(); });
+    }
+    request.respond(response);
+  }
+};
+
+void elect_leaders(Broker& broker, ElectLeadersRequest req, server::Request request) {
+  constexpr int8_t kPreferred = 0;
+  auto gather = std::make_shared<ElectGather>();
+  gather->request = std::move(request);
+  ElectLeadersResponse& response = gather->response;
+  const bool all = !req.topic_partitions;
+  gather->drop_not_needed = all;
+  std::vector<std::pair<std::string, std::vector<int32_t>>> wanted;
+  if (all) {
+    for (const auto& [name, t] : broker.image().topics()) {
+      std::vector<int32_t> ids(t.partitions.size());
+      for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+      wanted.emplace_back(name, std::move(ids));
+    }
+  } else {
+    for (const auto& t : *req.topic_partitions) wanted.emplace_back(t.topic, t.partitions);
+  }
+  for (const auto& [topic, partitions] : wanted) {
+    auto& out = response.replica_election_results.emplace_back();
+    out.topic = topic;
+    const size_t topic_slot = response.replica_election_results.size() - 1;
+    for (int32_t partition : partitions) {
+      auto& result = out.partition_result.emplace_back();
+      result.partition_id = partition;
+      if (req.election_type != kPreferred) {
+        result.error_code = error_code(Errc::invalid_request);
+        result.error_message = "only PREFERRED leader election is supported (unclean leader "
+                               "election is off)";
+        continue;
+      }
+      const size_t slot = out.partition_result.size() - 1;
+      ++gather->outstanding;
+      broker.elect_preferred_leader(topic, partition, [gather, topic_slot, slot](Result<void> r) {
+        if (!r) {
+          auto& res = gather->response.replica_election_results[topic_slot].partition_result[slot];
+          res.error_code = error_code(r.error());
+          res.error_message = r.error().message();
+        }
+        gather->done();
+      });
+    }
+  }
+  gather->done();
+}
+
 }  // namespace
 
 void register_topic_admin(server::HandlerRegistry& registry, Broker& broker) {
   add_handler<CreateTopicsRequest>(registry, broker, 0, 7, create_topics);
   add_handler<DeleteTopicsRequest>(registry, broker, 0, 6, delete_topics);
   add_handler<CreatePartitionsRequest>(registry, broker, 0, 3, create_partitions);
+  add_handler<ElectLeadersRequest>(registry, broker, 0, 2, elect_leaders);
 }
 
 }  // namespace kafkacore::broker

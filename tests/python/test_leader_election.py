@@ -1,0 +1,75 @@
+"""Preferred-replica leader election after a broker returns: automatically
+(``auto.leader.rebalance.enable``, every ``leader.imbalance.check.interval.seconds``) and on
+request (ElectLeaders, here through confluent-kafka's AdminClient)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pykafkacore import Cluster
+
+ck = pytest.importorskip("confluent_kafka")
+from confluent_kafka import TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+try:
+    from confluent_kafka import ElectionType  # noqa: E402
+except ImportError:  # pragma: no cover - older confluent-kafka
+    ElectionType = None
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def bounce_preferred(cluster: Cluster, topic: str) -> int:
+    """Stops the preferred (first) replica of partition 0, waits for the failover, restarts it
+    and waits until it is back in the ISR; returns its id."""
+    part = wait_for(lambda: (p := cluster.topic(topic).partitions[0]) and len(p.isr) == 3 and p,
+                    what="a full ISR")
+    preferred = part.replicas[0]
+    assert part.leader == preferred
+    cluster.stop(preferred)
+    wait_for(lambda: cluster.topic(topic).partitions[0].leader not in (None, preferred),
+             what="a new leader")
+    cluster.restart(preferred)
+    wait_for(lambda: len(cluster.topic(topic).partitions[0].isr) == 3, what="the ISR back to 3")
+    return preferred
+
+
+def test_leadership_returns_to_the_preferred_replica() -> None:
+    with Cluster(3, leader_imbalance_check_interval_seconds=1) as cluster:
+        cluster.create_topic("auto", partitions=1)
+        preferred = bounce_preferred(cluster, "auto")
+        started = time.monotonic()
+        wait_for(lambda: cluster.topic("auto").partitions[0].leader == preferred, timeout=5,
+                 what="the preferred replica leading again")
+        print(f"preferred leader back {time.monotonic() - started:.2f} s after rejoining the ISR")
+
+
+@pytest.mark.skipif(ElectionType is None, reason="confluent-kafka without elect_leaders")
+def test_elect_leaders_preferred_through_the_admin_client() -> None:
+    with Cluster(3, auto_leader_rebalance_enable=False) as cluster:
+        cluster.create_topic("manual", partitions=1)
+        preferred = bounce_preferred(cluster, "manual")
+        time.sleep(1.0)
+        assert cluster.topic("manual").partitions[0].leader != preferred  # no automatic move
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers, "log_level": 2})
+        tp = TopicPartition("manual", 0)
+        result = admin.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=15)
+        errors = {(t.topic, t.partition): e for t, e in result.items()}
+        assert errors[("manual", 0)] is None, errors
+        wait_for(lambda: cluster.topic("manual").partitions[0].leader == preferred,
+                 what="the preferred replica leading")
+        # Asked again: nothing to do.
+        again = admin.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=15)
+        [error] = again.values()
+        assert error is not None and error.name() == "ELECTION_NOT_NEEDED"
