@@ -324,20 +324,20 @@ KTable KTable::map_values(ValueMapper mapper, std::string name) const {
 
 // --- aggregations
 
-namespace {
-
-Aggregation native(Aggregation::Kind kind) {
+Aggregation native_aggregation(Aggregation::Kind kind) {
   Aggregation a;
   a.kind = kind;
   return a;
 }
 
-Aggregation reducing(Reducer reducer) {
+Aggregation reduce_aggregation(Reducer reducer) {
   Aggregation a;
   a.kind = Aggregation::Kind::reduce;
   a.reducer = std::move(reducer);
   return a;
 }
+
+namespace {
 
 Aggregation aggregating(Initializer initializer, Aggregator adder, Merger merger = nullptr) {
   Aggregation a;
@@ -389,22 +389,6 @@ KTable KGroupedStream::aggregate_with(Aggregation aggregation, Materialized mate
   return KTable(b, name, store, key_serde, result_serde);
 }
 
-KTable KGroupedStream::count(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::count), std::move(m), "count");
-}
-KTable KGroupedStream::sum(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::sum), std::move(m), "sum");
-}
-KTable KGroupedStream::min(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::min), std::move(m), "min");
-}
-KTable KGroupedStream::max(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::max), std::move(m), "max");
-}
-KTable KGroupedStream::reduce(Reducer reducer, Materialized m) const {
-  return aggregate_with(reducing(std::move(reducer)),
-                        std::move(m), "reduce");
-}
 KTable KGroupedStream::aggregate(Initializer initializer, Aggregator adder, Materialized m) const {
   return aggregate_with(aggregating(std::move(initializer), std::move(adder)),
                         std::move(m), "aggregate");
@@ -447,22 +431,6 @@ KTable TimeWindowedKStream::aggregate_with(Aggregation aggregation, Materialized
   return KTable(b, name, store, key_serde, result_serde);
 }
 
-KTable TimeWindowedKStream::count(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::count), std::move(m), "count");
-}
-KTable TimeWindowedKStream::sum(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::sum), std::move(m), "sum");
-}
-KTable TimeWindowedKStream::min(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::min), std::move(m), "min");
-}
-KTable TimeWindowedKStream::max(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::max), std::move(m), "max");
-}
-KTable TimeWindowedKStream::reduce(Reducer reducer, Materialized m) const {
-  return aggregate_with(reducing(std::move(reducer)),
-                        std::move(m), "reduce");
-}
 KTable TimeWindowedKStream::aggregate(Initializer initializer, Aggregator adder,
                                       Materialized m) const {
   return aggregate_with(aggregating(std::move(initializer), std::move(adder)),
@@ -493,22 +461,6 @@ KTable SessionWindowedKStream::aggregate_with(Aggregation aggregation, Materiali
   return KTable(b, name, store, key_serde, result_serde);
 }
 
-KTable SessionWindowedKStream::count(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::count), std::move(m), "count");
-}
-KTable SessionWindowedKStream::sum(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::sum), std::move(m), "sum");
-}
-KTable SessionWindowedKStream::min(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::min), std::move(m), "min");
-}
-KTable SessionWindowedKStream::max(Materialized m) const {
-  return aggregate_with(native(Aggregation::Kind::max), std::move(m), "max");
-}
-KTable SessionWindowedKStream::reduce(Reducer reducer, Materialized m) const {
-  return aggregate_with(reducing(std::move(reducer)),
-                        std::move(m), "reduce");
-}
 KTable SessionWindowedKStream::aggregate(Initializer initializer, Aggregator adder, Merger merger,
                                          Materialized m) const {
   return aggregate_with(aggregating(std::move(initializer), std::move(adder), std::move(merger)),

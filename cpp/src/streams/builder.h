@@ -152,13 +152,33 @@ class KTable {
   SerdePtr value_serde_;
 };
 
-class KGroupedStream {
+// count/sum/min/max/reduce, the same for plain, time-windowed and session-windowed grouped
+// streams: each supplies aggregate_with(aggregation, materialized, operation name).
+Aggregation native_aggregation(Aggregation::Kind kind);
+Aggregation reduce_aggregation(Reducer reducer);
+
+template <typename Grouping>
+class Aggregations {
  public:
-  KTable count(Materialized materialized = {}) const;
-  KTable sum(Materialized materialized = {}) const;
-  KTable min(Materialized materialized = {}) const;
-  KTable max(Materialized materialized = {}) const;
-  KTable reduce(Reducer reducer, Materialized materialized = {}) const;
+  KTable count(Materialized m = {}) const {
+    return of(Aggregation::Kind::count, std::move(m), "count");
+  }
+  KTable sum(Materialized m = {}) const { return of(Aggregation::Kind::sum, std::move(m), "sum"); }
+  KTable min(Materialized m = {}) const { return of(Aggregation::Kind::min, std::move(m), "min"); }
+  KTable max(Materialized m = {}) const { return of(Aggregation::Kind::max, std::move(m), "max"); }
+  KTable reduce(Reducer reducer, Materialized m = {}) const {
+    return self().aggregate_with(reduce_aggregation(std::move(reducer)), std::move(m), "reduce");
+  }
+
+ private:
+  const Grouping& self() const { return static_cast<const Grouping&>(*this); }
+  KTable of(Aggregation::Kind kind, Materialized m, const char* op) const {
+    return self().aggregate_with(native_aggregation(kind), std::move(m), op);
+  }
+};
+
+class KGroupedStream : public Aggregations<KGroupedStream> {
+ public:
   KTable aggregate(Initializer initializer, Aggregator adder,
                    Materialized materialized = {}) const;
   TimeWindowedKStream windowed_by(TimeWindows windows) const;
@@ -168,25 +188,22 @@ class KGroupedStream {
   friend class KStream;
   friend class TimeWindowedKStream;
   friend class SessionWindowedKStream;
+  friend class Aggregations<KGroupedStream>;
   explicit KGroupedStream(KStream stream) : stream_(std::move(stream)) {}
   KTable aggregate_with(Aggregation aggregation, Materialized materialized,
                         const std::string& op) const;
   KStream stream_;
 };
 
-class TimeWindowedKStream {
+class TimeWindowedKStream : public Aggregations<TimeWindowedKStream> {
  public:
   TimeWindowedKStream emit(EmitStrategy strategy) const;
-  KTable count(Materialized materialized = {}) const;
-  KTable sum(Materialized materialized = {}) const;
-  KTable min(Materialized materialized = {}) const;
-  KTable max(Materialized materialized = {}) const;
-  KTable reduce(Reducer reducer, Materialized materialized = {}) const;
   KTable aggregate(Initializer initializer, Aggregator adder,
                    Materialized materialized = {}) const;
 
  private:
   friend class KGroupedStream;
+  friend class Aggregations<TimeWindowedKStream>;
   TimeWindowedKStream(KStream stream, TimeWindows windows)
       : stream_(std::move(stream)), windows_(windows) {}
   KTable aggregate_with(Aggregation aggregation, Materialized materialized,
@@ -196,19 +213,15 @@ class TimeWindowedKStream {
   EmitStrategy emit_ = EmitStrategy::on_update;
 };
 
-class SessionWindowedKStream {
+class SessionWindowedKStream : public Aggregations<SessionWindowedKStream> {
  public:
   SessionWindowedKStream emit(EmitStrategy strategy) const;
-  KTable count(Materialized materialized = {}) const;
-  KTable sum(Materialized materialized = {}) const;
-  KTable min(Materialized materialized = {}) const;
-  KTable max(Materialized materialized = {}) const;
-  KTable reduce(Reducer reducer, Materialized materialized = {}) const;
   KTable aggregate(Initializer initializer, Aggregator adder, Merger merger,
                    Materialized materialized = {}) const;
 
  private:
   friend class KGroupedStream;
+  friend class Aggregations<SessionWindowedKStream>;
   SessionWindowedKStream(KStream stream, SessionWindows windows)
       : stream_(std::move(stream)), windows_(windows) {}
   KTable aggregate_with(Aggregation aggregation, Materialized materialized,
