@@ -4,8 +4,9 @@ prints Markdown tables of records/s (median of the runs) and the ratio to conflu
 
     .venv/bin/python bench/client_throughput.py [--records N] [--runs R] [--out results.json]
 
-Producers send N records of 100 B (N/4 of 1 KiB) with acks=1, linger.ms=5 and 1 MiB batches;
-consumers read a topic pre-filled with N records from offset 0 of its one partition, without a
+Producers send N records of 100 B (N/4 of 1 KiB) with acks=1, linger.ms=5 and 1 MiB batches
+to a topic created beforehand, and each producer learns the topic's metadata before the clock
+starts, so the rates are steady-state throughput, not topic creation; consumers read a topic pre-filled with N records from offset 0 of its one partition, without a
 group, and touch every value (len) so lazily built records are paid for.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import confluent_kafka
 
-from pykafkacore import Consumer, Producer
+from pykafkacore import AdminClient, Consumer, NewTopic, Producer
 from pykafkacore._process import free_ports
 
 SIZES = (100, 1024)
@@ -40,6 +41,7 @@ def _timed(run: Callable[[], None], n: int) -> float:
 def produce_ours_many(bootstrap: str, topic: str, n: int, size: int) -> float:
     payload = b"x" * size
     p = Producer(bootstrap, config=PRODUCER_CONFIG)
+    p.partitions_for(topic)
 
     def run() -> None:
         chunk = 10_000
@@ -56,6 +58,7 @@ def produce_ours_many(bootstrap: str, topic: str, n: int, size: int) -> float:
 def produce_ours_send(bootstrap: str, topic: str, n: int, size: int) -> float:
     payload = b"x" * size
     p = Producer(bootstrap, config=PRODUCER_CONFIG)
+    p.partitions_for(topic)
 
     def run() -> None:
         send = p.send
@@ -74,6 +77,7 @@ def produce_confluent(bootstrap: str, topic: str, n: int, size: int) -> float:
     payload = b"x" * size
     p = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG,
                                   "queue.buffering.max.messages": 2_000_000})
+    p.list_topics(topic, timeout=30)
 
     def run() -> None:
         produce = p.produce
@@ -125,8 +129,10 @@ def consume_confluent(bootstrap: str, topic: str, n: int) -> float:
     return rate
 
 
-def _fresh_topic() -> str:
-    return f"t-{uuid.uuid4().hex[:8]}"
+def _fresh_topic(admin: AdminClient) -> str:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    admin.create_topics([NewTopic(name, 1)])
+    return name
 
 
 def _rotated(clients: dict[str, Callable], run: int) -> list[tuple[str, Callable]]:
@@ -138,6 +144,7 @@ def _rotated(clients: dict[str, Callable], run: int) -> list[tuple[str, Callable
 
 
 def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
+    admin = AdminClient(bootstrap)
     rows = []
     for size in SIZES:
         n = records if size == 100 else records // 4
@@ -146,11 +153,11 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
         rates: dict[str, list[float]] = {name: [] for name in producers}
         for run in range(runs):
             for name, fn in _rotated(producers, run):
-                rates[name].append(fn(bootstrap, _fresh_topic(), n, size))
+                rates[name].append(fn(bootstrap, _fresh_topic(admin), n, size))
         rows.append({"client": "producer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})
 
-        topic = _fresh_topic()
+        topic = _fresh_topic(admin)
         produce_confluent(bootstrap, topic, n, size)
         consumers = {"confluent-kafka": consume_confluent, "pykafkacore poll": consume_ours}
         rates = {name: [] for name in consumers}
@@ -159,6 +166,7 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
                 rates[name].append(fn(bootstrap, topic, n))
         rows.append({"client": "consumer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})
+    admin.close()
     return rows
 
 

@@ -1,7 +1,8 @@
-// pykafkacore._core.Producer and the error-code helpers the Python client layer uses. Delivery
-// reports never hold Python objects on the C++ side: send() returns an integer token and poll()
-// / flush() return finished tokens as plain tuples, so nothing Python-owned is touched off the
-// GIL or on the producer's io thread. pykafkacore.Producer maps tokens to futures.
+// pykafkacore._core.Producer and the error-code helpers the Python client layer uses. send() is a
+// raw METH_FASTCALL function, not a pybind11 method: it is the per-record path, where argument
+// conversion and the GIL round trip used to cost more than the producer itself. It borrows the
+// record's bytes (the accumulator copies them into the batch at once), keeps the GIL unless the
+// buffer is full, and returns a native DeliveryFuture (delivery_future.h).
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -13,16 +14,15 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
+#include "borrowed_record.h"
 #include "client/errors.h"
 #include "client/producer.h"
+#include "delivery_future.h"
 
 namespace kafkacore::python {
 namespace {
 
 using std::chrono::milliseconds;
-
-// (token, partition, offset, timestamp, error code, error message)
-using Report = std::tuple<int64_t, int32_t, int64_t, int64_t, int, std::string>;
 
 // The outcome of one send_many(): per-record partition and offset, filled by delivery callbacks
 // (on the thread serving reports) without creating any Python object per record.
@@ -39,15 +39,11 @@ struct BatchTracker {
   std::optional<Error> first_error;
 };
 
-struct ReportSink {
-  std::mutex mu;
-  std::vector<Report> reports;
-};
-
-std::optional<Bytes> optional_bytes(const py::object& o) {
+// send_many's items are bytes or None (the Python layer converts them first).
+std::optional<ByteView> bytes_or_none(const py::handle& o) {
   if (o.is_none()) return std::nullopt;
-  ByteView v = view_of(py::reinterpret_borrow<py::bytes>(o));
-  return Bytes(v.begin(), v.end());
+  if (!PyBytes_Check(o.ptr())) throw py::type_error("send_many: values and keys must be bytes or None");
+  return view_of(py::reinterpret_borrow<py::bytes>(o));
 }
 
 class PyProducer {
@@ -58,20 +54,19 @@ class PyProducer {
     producer_ = std::move(*producer);
   }
 
-  // One record; returns its token (reported later by poll/flush).
-  int64_t send(const std::string& topic, const py::object& value, const py::object& key,
-               const std::optional<std::vector<std::pair<std::string, py::object>>>& headers,
-               std::optional<int32_t> partition, std::optional<int64_t> timestamp) {
-    client::ProducerRecord record;
-    record.topic = topic;
-    record.key = optional_bytes(key);
-    record.value = optional_bytes(value);
-    record.partition = partition;
-    record.timestamp = timestamp;
-    if (headers) {
-      for (const auto& [k, v] : *headers) record.headers.push_back({k, optional_bytes(v)});
+  // The blocking fallback once the non-blocking attempt found the buffer full: send() may wait
+  // up to max.block.ms, so without the GIL. The record's bytes stay valid: the caller holds them.
+  Result<bool> send(const client::ProducerRecordView& record, DeliveryFutureObject* future) {
+    client::DeliveryCallback callback = delivery_callback(future, &completions_);
+    auto sent = producer_->try_send_view(record, callback);
+    if (!sent || *sent) return sent;
+    Result<void> blocked;
+    {
+      py::gil_scoped_release release;
+      blocked = producer_->send_view(record, std::move(callback));
     }
-    return enqueue(std::move(record));
+    if (!blocked) return std::unexpected(blocked.error());
+    return true;
   }
 
   // Many records of one topic: values, optional keys (same length) — the batch path. One
@@ -83,11 +78,19 @@ class PyProducer {
     if (!keys.is_none() && key_list.size() != n) {
       throw py::value_error("send_many: keys and values differ in length");
     }
-    std::vector<client::ProducerRecord> records(n);
+    // The lists are ours, but their items are referenced here too: another thread may change
+    // the caller's objects while the GIL is released below, and the views must stay valid.
+    std::vector<py::object> held;
+    held.reserve(keys.is_none() ? n : 2 * n);
+    std::vector<client::ProducerRecordView> records(n);
     for (size_t i = 0; i < n; ++i) {
       records[i].topic = topic;
-      records[i].value = optional_bytes(values[i]);
-      if (!keys.is_none()) records[i].key = optional_bytes(key_list[i]);
+      held.push_back(values[i]);
+      records[i].value = bytes_or_none(held.back());
+      if (!keys.is_none()) {
+        held.push_back(key_list[i]);
+        records[i].key = bytes_or_none(held.back());
+      }
       records[i].partition = partition;
     }
     auto tracker = std::make_shared<BatchTracker>(topic, n);
@@ -99,7 +102,7 @@ class PyProducer {
         // record. The producer's callbacks run only while this object (and the tracker, kept in
         // trackers_) is alive.
         BatchTracker* t = tracker.get();
-        sent = producer_->send(std::move(records[i]), [t, i](const Result<client::RecordMetadata>& r) {
+        sent = producer_->send_view(records[i], [t, i](const Result<client::RecordMetadata>& r) {
           if (r) {
             t->partitions[i] = r->topic_partition.partition;
             t->offsets[i] = r->offset;
@@ -120,15 +123,17 @@ class PyProducer {
     return tracker;
   }
 
-  std::vector<Report> poll(double timeout_s) {
+  size_t poll(double timeout_s) {
+    size_t served;
     {
       py::gil_scoped_release release;
-      producer_->poll(milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+      served = producer_->poll(milliseconds(static_cast<int64_t>(timeout_s * 1000)));
     }
-    return take();
+    drain();
+    return served;
   }
 
-  std::vector<Report> flush(double timeout_s) {
+  void flush(double timeout_s) {
     Result<void> flushed;
     const auto deadline = std::chrono::steady_clock::now() +
                           milliseconds(static_cast<int64_t>(timeout_s * 1000));
@@ -139,26 +144,20 @@ class PyProducer {
         py::gil_scoped_release release;
         flushed = producer_->flush(std::clamp(left, milliseconds(0), milliseconds(100)));
       }
+      drain();
       if (flushed || std::chrono::steady_clock::now() >= deadline) break;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
-    auto reports = take();
-    if (!flushed) {
-      sink_->mu.lock();  // keep the reports for the next poll; the error says what is left
-      for (auto& r : reports) sink_->reports.push_back(std::move(r));
-      sink_->mu.unlock();
-      throw_kafka_error(flushed.error());
-    }
-    return reports;
+    if (!flushed) throw_kafka_error(flushed.error());
   }
 
-  std::vector<Report> close(double timeout_s) {
-    Result<void> closed;
+  void close(double timeout_s) {
     {
       py::gil_scoped_release release;
-      closed = producer_->close(milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+      // Whatever is left fails with "producer closed": every future completes.
+      (void)producer_->close(milliseconds(static_cast<int64_t>(timeout_s * 1000)));
     }
-    return take();
+    drain();
   }
 
   size_t outstanding() const { return producer_->outstanding(); }
@@ -175,50 +174,88 @@ class PyProducer {
 
   std::pair<int64_t, int16_t> producer_id() const { return producer_->producer_id(); }
 
- private:
-  client::DeliveryCallback reporter(int64_t token) {
-    return [sink = sink_.get(), token](const Result<client::RecordMetadata>& r) {
-      std::lock_guard lock(sink->mu);
-      if (r) {
-        sink->reports.emplace_back(token, r->topic_partition.partition, r->offset, r->timestamp, 0,
-                                   std::string());
-      } else {
-        sink->reports.emplace_back(token, -1, -1, -1, static_cast<int>(r.error().code()),
-                                   r.error().message());
-      }
-    };
-  }
-
-  int64_t enqueue(client::ProducerRecord record) {
-    const int64_t token = next_token_++;
-    Result<void> sent;
-    {
-      // send() may block up to max.block.ms while the buffer is full.
-      py::gil_scoped_release release;
-      sent = producer_->send(std::move(record), reporter(token));
-    }
-    if (!sent) throw_kafka_error(sent.error());
-    return token;
-  }
-
-  std::vector<Report> take() {
+  // Completes the futures whose reports were served, and forgets finished send_many batches.
+  void drain() {
     std::erase_if(trackers_, [](const std::shared_ptr<BatchTracker>& t) {
       return t->reported.load(std::memory_order_acquire) >= t->queued;
     });
-    std::lock_guard lock(sink_->mu);
-    return std::exchange(sink_->reports, {});
+    if (!completions_.drain()) throw py::error_already_set();
   }
 
-  // Declared first so it outlives the producer whose callbacks write into it.
-  std::shared_ptr<ReportSink> sink_ = std::make_shared<ReportSink>();
+ private:
+  // Declared first so they outlive the producer whose callbacks write into them.
+  FutureCompletions completions_;
   std::vector<std::shared_ptr<BatchTracker>> trackers_;  // send_many batches not yet reported
   std::unique_ptr<client::Producer> producer_;
-  std::atomic<int64_t> next_token_{1};  // sends may run on several threads without the GIL
 };
+
+constexpr const char* kSendArgs[] = {"topic", "value", "key", "headers", "partition", "timestamp"};
+constexpr Py_ssize_t kSendArgCount = 6;
+
+// Matches positional and keyword arguments to kSendArgs; false with a TypeError set.
+bool send_arguments(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+                    PyObject* (&out)[kSendArgCount]) {
+  if (nargs > kSendArgCount) {
+    PyErr_Format(PyExc_TypeError, "send() takes at most %d arguments (%zd given)",
+                 static_cast<int>(kSendArgCount), nargs);
+    return false;
+  }
+  for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+    Py_ssize_t slot = 0;
+    while (slot < kSendArgCount && PyUnicode_CompareWithASCIIString(name, kSendArgs[slot]) != 0) ++slot;
+    if (slot == kSendArgCount) {
+      PyErr_Format(PyExc_TypeError, "send() got an unexpected keyword argument '%U'", name);
+      return false;
+    }
+    if (out[slot] != nullptr) {
+      PyErr_Format(PyExc_TypeError, "send() got multiple values for argument '%U'", name);
+      return false;
+    }
+    out[slot] = args[nargs + k];
+  }
+  return true;
+}
+
+// _core.Producer.send(topic, value=None, key=None, headers=None, partition=None, timestamp=None)
+// -> DeliveryFuture.
+PyObject* producer_send(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  try {
+    PyObject* a[kSendArgCount] = {};
+    if (!send_arguments(args, nargs, kwnames, a)) return nullptr;
+    BorrowedRecord record;
+    if (!record.parse(a[0], a[1], a[2], a[3], a[4], a[5])) return nullptr;
+    auto& producer = py::handle(self).cast<PyProducer&>();
+    DeliveryFutureObject* future = new_delivery_future(self, a[0]);
+    if (future == nullptr) return nullptr;
+    auto sent = producer.send(record.view(), future);
+    if (!sent) {
+      drop_pending(future);
+      Py_DECREF(future);
+      throw_kafka_error(sent.error());
+    }
+    return reinterpret_cast<PyObject*>(future);
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+PyMethodDef producer_send_def = {
+    "send", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(producer_send)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "send(topic, value=None, key=None, headers=None, partition=None, timestamp=None) -> "
+    "DeliveryFuture: queues one record; value/key are bytes, str or buffers, headers a dict or "
+    "(key, value) pairs."};
 
 }  // namespace
 
 void register_producer(py::module_& m) {
+  register_delivery_future(m);
   m.def("error_name", [](int code) { return std::string(errc_name(static_cast<Errc>(code))); },
         py::arg("code"), "Kafka's name for an error code (e.g. 'NOT_LEADER_OR_FOLLOWER').");
   m.def("error_retriable", [](int code) { return client::retriable(static_cast<Errc>(code)); },
@@ -242,10 +279,8 @@ void register_producer(py::module_& m) {
         return py::make_tuple(t.partitions, t.offsets, t.timestamps);
       });
 
-  py::class_<PyProducer>(m, "Producer")
-      .def(py::init<client::Properties>(), py::arg("config"))
-      .def("send", &PyProducer::send, py::arg("topic"), py::arg("value"), py::arg("key"),
-           py::arg("headers"), py::arg("partition"), py::arg("timestamp"))
+  py::class_<PyProducer> producer(m, "Producer");
+  producer.def(py::init<client::Properties>(), py::arg("config"))
       .def("send_many", &PyProducer::send_many, py::arg("topic"), py::arg("values"),
            py::arg("keys"), py::arg("partition"))
       .def("poll", &PyProducer::poll, py::arg("timeout"))
@@ -254,6 +289,9 @@ void register_producer(py::module_& m) {
       .def("partitions_for", &PyProducer::partitions_for, py::arg("topic"), py::arg("timeout"))
       .def_property_readonly("outstanding", &PyProducer::outstanding)
       .def_property_readonly("producer_id", &PyProducer::producer_id);
+  PyObject* send = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(producer.ptr()), &producer_send_def);
+  if (send == nullptr) throw py::error_already_set();
+  producer.attr("send") = py::reinterpret_steal<py::object>(send);
 }
 
 }  // namespace kafkacore::python

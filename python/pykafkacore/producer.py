@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -12,61 +11,9 @@ from .errors import KafkaError, KafkaTimeoutError, error_for
 from .records import RecordMetadata
 from .serde import Serializer, serializer
 
-_PENDING = object()
-
-
-class DeliveryFuture:
-    """The outcome of one ``send()``. ``result(timeout)`` waits for it (serving this producer's
-    delivery reports meanwhile) and returns a RecordMetadata or raises the KafkaError."""
-
-    __slots__ = ("_producer", "_topic", "_outcome", "_callbacks")
-
-    def __init__(self, producer: Producer, topic: str) -> None:
-        self._producer = producer
-        self._topic = topic
-        self._outcome: Any = _PENDING
-        self._callbacks: list[Callable[[DeliveryFuture], None]] | None = None
-
-    def done(self) -> bool:
-        return self._outcome is not _PENDING
-
-    def result(self, timeout: float | None = None) -> RecordMetadata:
-        if self._outcome is _PENDING:
-            self._producer._wait_for(self, timeout)
-        outcome = self._outcome
-        if type(outcome) is tuple:  # (partition, offset, timestamp): built on first use
-            outcome = self._outcome = RecordMetadata(self._topic, *outcome)
-        if isinstance(outcome, KafkaError):
-            raise outcome
-        return outcome
-
-    def exception(self, timeout: float | None = None) -> KafkaError | None:
-        try:
-            self.result(timeout)
-        except KafkaError as e:
-            return e
-        return None
-
-    def add_done_callback(self, fn: Callable[[DeliveryFuture], None]) -> None:
-        """``fn(future)`` runs on the thread that serves reports (poll/flush/result), or now if
-        already done."""
-        if self._outcome is not _PENDING:
-            fn(self)
-        elif self._callbacks is None:
-            self._callbacks = [fn]
-        else:
-            self._callbacks.append(fn)
-
-    def _set(self, outcome: Any) -> None:
-        self._outcome = outcome
-        if self._callbacks:
-            for fn in self._callbacks:
-                fn(self)
-            self._callbacks = None
-
-    def __repr__(self) -> str:
-        state = "pending" if self._outcome is _PENDING else repr(self._outcome)
-        return f"<DeliveryFuture {self._topic} {state}>"
+# One per send(): a native type (see python/bindings/delivery_future.h) with done(),
+# result(timeout), exception(timeout) and add_done_callback(fn).
+DeliveryFuture = _core.DeliveryFuture
 
 
 class DeliveryBatch:
@@ -124,9 +71,10 @@ class Producer:
         self._key_ser = serializer(key_serializer)
         self._value_ser = serializer(value_serializer)
         self._native = _core.Producer(kafka_config(bootstrap_servers, config, kafka_configs))
-        self._futures: dict[int, DeliveryFuture] = {}
-        self._lock = threading.Lock()
         self._closed = False
+        if self._key_ser is None and self._value_ser is None and type(self).send is Producer.send:
+            # Nothing to do in Python per record: the native send takes the same arguments.
+            self.send = self._native.send  # type: ignore[method-assign]
 
     # ---- sending
 
@@ -139,12 +87,7 @@ class Producer:
             value = self._value_ser(value)
         if self._key_ser is not None and key is not None:
             key = self._key_ser(key)
-        future = DeliveryFuture(self, topic)
-        with self._lock:
-            token = self._native.send(topic, _as_bytes(value), _as_bytes(key),
-                                      _headers(headers) if headers else None, partition, timestamp)
-            self._futures[token] = future
-        return future
+        return self._native.send(topic, value, key, headers, partition, timestamp)
 
     def send_many(self, topic: str, values: Sequence[Any], keys: Sequence[Any] | None = None,
                   partition: int | None = None) -> DeliveryBatch:
@@ -166,12 +109,12 @@ class Producer:
     def poll(self, timeout: float = 0.0) -> int:
         """Serves delivery reports, waiting up to ``timeout`` seconds for the first; returns how
         many records were reported."""
-        return self._resolve(self._native.poll(timeout))
+        return self._native.poll(timeout)
 
     def flush(self, timeout: float | None = None) -> None:
         """Sends everything now and waits until every record is reported. Raises
         KafkaTimeoutError if some are still outstanding after ``timeout`` seconds."""
-        self._resolve(self._native.flush(_seconds(timeout)))
+        self._native.flush(_seconds(timeout))
 
     def __len__(self) -> int:
         """Records sent and not yet reported."""
@@ -190,7 +133,13 @@ class Producer:
         if self._closed:
             return
         self._closed = True
-        self._resolve(self._native.close(_seconds(timeout)))
+        self._native.close(_seconds(timeout))
+
+    def __del__(self) -> None:
+        # Pending futures keep the native producer alive; closing it without waiting completes
+        # them (as failed) and stops its thread, as dropping an unclosed producer always did.
+        if not getattr(self, "_closed", True):
+            self._native.close(0)
 
     def __enter__(self) -> Producer:
         return self
@@ -203,23 +152,6 @@ class Producer:
         return f"<pykafkacore.Producer {state}>"
 
     # ---- internals
-
-    def _resolve(self, reports: list[tuple[int, int, int, int, int, str]]) -> int:
-        if not reports:
-            return 0
-        with self._lock:
-            futures = [self._futures.pop(token, None) for token, *_ in reports]
-        for future, (_, partition, offset, timestamp, code, message) in zip(futures, reports):
-            if future is None:
-                continue
-            if code:
-                future._set(error_for(code, message))
-            else:
-                future._set((partition, offset, timestamp))
-        return len(reports)
-
-    def _wait_for(self, future: DeliveryFuture, timeout: float | None) -> None:
-        self._wait_until(future.done, timeout)
 
     def _wait_until(self, done: Callable[[], bool], timeout: float | None) -> None:
         import time
@@ -245,10 +177,3 @@ def _as_bytes(value: Any) -> bytes | None:
         return bytes(value)
     raise TypeError(f"cannot send {type(value).__name__} as bytes; give a serializer "
                     "(value_serializer='json', 'str', 'msgpack' or a callable)")
-
-
-def _headers(headers: Iterable[tuple[str, Any]] | dict[str, Any] | None) -> list[tuple[str, Any]]:
-    if not headers:
-        return []
-    items = headers.items() if isinstance(headers, dict) else headers
-    return [(k, _as_bytes(v)) for k, v in items]

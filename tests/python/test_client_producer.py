@@ -110,3 +110,103 @@ def test_errors_are_kafka_errors_with_codes(kafka_broker):
     with pytest.raises(TypeError):
         producer.send("p-errors", 123)
     producer.close()
+
+
+def test_send_takes_bytes_str_buffers_and_header_forms(kafka_broker):
+    _create(kafka_broker, "p-forms", 1)
+    producer = Producer(kafka_broker)
+    futures = [
+        producer.send("p-forms", b"bytes", key="k-str"),
+        producer.send("p-forms", "str-é", headers=[("a", b"1"), ("b", None)]),
+        producer.send("p-forms", bytearray(b"bytearray"), headers={"c": "3"}),
+        producer.send(topic="p-forms", value=memoryview(b"xmemoryviewx")[1:-1], timestamp=1_700_000_000_000),
+        producer.send("p-forms", None, key=b"tombstone"),
+    ]
+    producer.flush(10)
+    assert [f.result().offset for f in futures] == [0, 1, 2, 3, 4]
+    assert futures[3].result().timestamp == 1_700_000_000_000
+    got = _consume_all(kafka_broker, "p-forms", 5)
+    assert [m.value() for m in got] == [b"bytes", "str-é".encode(), b"bytearray", b"memoryview", None]
+    assert got[0].key() == b"k-str" and got[4].key() == b"tombstone"
+    assert got[1].headers() == [("a", b"1"), ("b", None)] and got[2].headers() == [("c", b"3")]
+    with pytest.raises(TypeError, match="cannot send int as bytes"):
+        producer.send("p-forms", b"v", key=5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'partiton'"):
+        producer.send("p-forms", b"v", partiton=0)
+    with pytest.raises(TypeError, match="multiple values"):
+        producer.send("p-forms", b"v", value=b"w")
+    with pytest.raises(TypeError, match="topic"):
+        producer.send(b"p-forms", b"v")
+    with pytest.raises(ValueError, match="pairs"):
+        producer.send("p-forms", b"v", headers=[("a", b"1", b"2")])
+    with pytest.raises(TypeError, match="partition must be an int"):
+        producer.send("p-forms", b"v", partition="0")
+    producer.close()
+
+
+def test_done_callbacks_run_on_poll_and_errors_propagate_after_all_complete(kafka_broker):
+    _create(kafka_broker, "p-callbacks", 1)
+    producer = Producer(kafka_broker, linger_ms=50)
+    seen = []
+
+    def boom(future):
+        seen.append("boom")
+        raise RuntimeError("callback failed")
+
+    first = producer.send("p-callbacks", b"1")
+    first.add_done_callback(boom)
+    rest = [producer.send("p-callbacks", b"%d" % i) for i in range(2, 5)]
+    for f in rest:
+        f.add_done_callback(lambda f: seen.append(f.result().offset))
+    assert not first.done() and seen == []  # nothing runs before reports are served
+    with pytest.raises(RuntimeError, match="callback failed"):
+        producer.flush(10)
+    assert all(f.done() for f in [first, *rest])
+    assert seen == ["boom", 1, 2, 3]
+    late = []
+    first.add_done_callback(lambda f: late.append(f.exception()))  # already done: runs now
+    assert late == [None]
+    assert "p-callbacks-0@0" in repr(first)
+    producer.close()
+
+
+def test_full_buffer_waits_for_space_and_delivers_everything(kafka_broker):
+    _create(kafka_broker, "p-full", 1)
+    # 64 KiB of buffer for 2 MiB of records: most sends find it full and wait (GIL released).
+    producer = Producer(kafka_broker, buffer_memory=65536, batch_size=16384, linger_ms=0)
+    futures = [producer.send("p-full", b"x" * 1000) for _ in range(2000)]
+    producer.flush(30)
+    assert [f.result().offset for f in futures] == list(range(2000))
+    producer.close()
+
+
+def test_sends_from_threads_and_an_unclosed_producer_completes_its_futures(kafka_broker):
+    _create(kafka_broker, "p-threads", 3)
+    import gc
+    import threading
+
+    producer = Producer(kafka_broker)
+    futures: list = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        mine = [producer.send("p-threads", b"%d-%d" % (n, i), key=b"%d" % i) for i in range(500)]
+        with lock:
+            futures.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    producer.flush(20)
+    placed = {(f.result().partition, f.result().offset) for f in futures}
+    assert len(placed) == 2000  # every record has its own slot
+    producer.close()
+
+    dropped = Producer(kafka_broker, linger_ms=60_000)
+    pending = [dropped.send("p-threads", b"never-sent") for _ in range(10)]
+    del dropped
+    gc.collect()
+    assert all(f.done() for f in pending)  # failed as "producer closed", not left hanging
+    assert all(f.exception() is not None for f in pending)

@@ -47,7 +47,7 @@ ClusterMetadata ClusterMetadata::from_response(const protocol::MetadataResponse&
   return m;
 }
 
-const TopicInfo* ClusterMetadata::topic(const std::string& name) const {
+const TopicInfo* ClusterMetadata::topic(std::string_view name) const {
   auto it = topics.find(name);
   return it == topics.end() ? nullptr : &it->second;
 }

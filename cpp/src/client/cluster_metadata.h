@@ -46,13 +46,13 @@ struct ClusterMetadata {
   std::optional<std::string> cluster_id;
   int32_t controller_id = -1;
   std::map<int32_t, BrokerInfo> brokers;
-  std::map<std::string, TopicInfo> topics;
+  std::map<std::string, TopicInfo, std::less<>> topics;
   uint64_t generation = 0;  // counts updates; 0 = nothing received yet
 
   static ClusterMetadata from_response(const protocol::MetadataResponse& response);
 
   // nullptr when the topic is not known (not asked for, or absent from the last answer).
-  const TopicInfo* topic(const std::string& name) const;
+  const TopicInfo* topic(std::string_view name) const;
   const PartitionInfo* partition(const std::string& topic, int32_t partition) const;
   // -1 when unknown or leaderless.
   int32_t leader(const std::string& topic, int32_t partition) const;

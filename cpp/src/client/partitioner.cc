@@ -64,6 +64,16 @@ int32_t StickyPartitioner::partition(const std::string& topic, int32_t num_parti
   return chosen;
 }
 
+std::optional<int32_t> StickyPartitioner::current(std::string_view topic,
+                                                 int32_t num_partitions) const {
+  auto it = sticky_.find(topic);
+  if (it == sticky_.end() || it->second.num_partitions != num_partitions ||
+      it->second.partition >= num_partitions) {
+    return std::nullopt;
+  }
+  return it->second.partition;
+}
+
 void StickyPartitioner::on_new_batch(const std::string& topic, int32_t previous_partition,
                                      int32_t num_partitions,
                                      const std::vector<int32_t>& available) {

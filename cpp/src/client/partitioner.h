@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -39,6 +40,9 @@ class StickyPartitioner {
   // Returns -1 when num_partitions <= 0.
   int32_t partition(const std::string& topic, int32_t num_partitions,
                     const std::vector<int32_t>& available);
+
+  // The topic's sticky partition if it has a valid one for `num_partitions` (no choice made).
+  std::optional<int32_t> current(std::string_view topic, int32_t num_partitions) const;
 
   // A batch for `previous_partition` of `topic` was completed: move the topic to a different
   // random partition (if there is more than one to choose from). Nothing happens when the topic

@@ -8,6 +8,7 @@
 #include "client/errors.h"
 #include "client/io_thread.h"
 #include "client/network_client.h"
+#include "client/record_view.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -75,11 +76,11 @@ Result<ProducerSettings> read_settings(Properties properties) {
   return s;
 }
 
-size_t record_size(const ProducerRecord& r) {
+size_t record_size(const ProducerRecordView& r) {
   size_t size = 32 + r.topic.size();  // record framing (varints, attributes) and bookkeeping
   if (r.key) size += r.key->size();
   if (r.value) size += r.value->size();
-  for (const Header& h : r.headers) size += 8 + h.key.size() + (h.value ? h.value->size() : 0);
+  for (const HeaderView& h : r.headers) size += 8 + h.key.size() + (h.value ? h.value->size() : 0);
   return size;
 }
 
@@ -468,6 +469,23 @@ struct Producer::Impl {
     queue.insert(pos, b);
   }
 
+  // false: not blocking and the buffer is full.
+  Result<bool> append(const ProducerRecordView& record, DeliveryCallback& callback, bool block) {
+    if (closed) return make_error(Errc::network_exception, "producer closed");
+    const size_t size = record_size(record);
+    if (size > s.max_request_size) {
+      return make_error(Errc::message_too_large,
+                        "record of " + std::to_string(size) +
+                            " bytes is larger than max.request.size (" +
+                            std::to_string(s.max_request_size) + ")");
+    }
+    auto appended = accumulator.append(record, callback, size, SystemClock::instance().now_ms(), block);
+    if (!appended) return std::unexpected(appended.error());
+    if (appended->buffer_full) return false;
+    if (appended->wake_sender) wake();
+    return true;
+  }
+
   size_t serve_reports(milliseconds timeout) {
     std::deque<BatchReport> due;
     {
@@ -543,19 +561,18 @@ Producer::~Producer() {
 }
 
 Result<void> Producer::send(ProducerRecord record, DeliveryCallback callback) {
-  if (impl_->closed) return make_error(Errc::network_exception, "producer closed");
-  const size_t size = record_size(record);
-  if (size > impl_->s.max_request_size) {
-    return make_error(Errc::message_too_large,
-                      "record of " + std::to_string(size) +
-                          " bytes is larger than max.request.size (" +
-                          std::to_string(impl_->s.max_request_size) + ")");
-  }
-  auto appended = impl_->accumulator.append(std::move(record), std::move(callback), size,
-                                            SystemClock::instance().now_ms());
-  if (!appended) return std::unexpected(appended.error());
-  if (appended->wake_sender) impl_->wake();
+  RecordViewHolder held(record);
+  return send_view(held.view, std::move(callback));
+}
+
+Result<void> Producer::send_view(const ProducerRecordView& record, DeliveryCallback callback) {
+  auto sent = impl_->append(record, callback, true);
+  if (!sent) return std::unexpected(sent.error());
   return {};
+}
+
+Result<bool> Producer::try_send_view(const ProducerRecordView& record, DeliveryCallback& callback) {
+  return impl_->append(record, callback, false);
 }
 
 size_t Producer::poll(milliseconds timeout) { return impl_->serve_reports(timeout); }

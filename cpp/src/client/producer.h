@@ -40,6 +40,11 @@ class Producer {
   // full after max.block.ms, or a closed producer; everything later (unknown topic, timeouts,
   // broker errors) reaches `callback`.
   Result<void> send(ProducerRecord record, DeliveryCallback callback = nullptr);
+  // The same for a borrowed record: its bytes are copied before send() returns.
+  Result<void> send_view(const ProducerRecordView& record, DeliveryCallback callback = nullptr);
+  // Never blocks: false when the buffer is full (nothing queued, `callback` left untouched), so
+  // a caller holding a lock (Python's GIL) can release it and retry with the blocking send_view().
+  Result<bool> try_send_view(const ProducerRecordView& record, DeliveryCallback& callback);
 
   // Runs delivery callbacks that are due, waiting up to `timeout` for the first. Returns how
   // many records were reported.

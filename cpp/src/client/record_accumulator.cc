@@ -1,26 +1,21 @@
 #include "client/record_accumulator.h"
 
+#include "client/record_view.h"
+
 namespace kafkacore::client {
 
-namespace {
-
-std::optional<ByteView> view(const std::optional<Bytes>& b) {
-  if (!b) return std::nullopt;
-  return ByteView(*b);
-}
-
-}  // namespace
-
-Result<RecordAccumulator::Appended> RecordAccumulator::append(ProducerRecord record,
-                                                              DeliveryCallback callback,
-                                                              size_t size, int64_t now_ms) {
+Result<RecordAccumulator::Appended> RecordAccumulator::append(const ProducerRecordView& record,
+                                                              DeliveryCallback& callback,
+                                                              size_t size, int64_t now_ms,
+                                                              bool block) {
   const int64_t timestamp = record.timestamp.value_or(now_ms);
   std::unique_lock lock(mu_);
   if (size > options_.buffer_memory) {
     return make_error(Errc::message_too_large,
                       "record of " + std::to_string(size) + " bytes is larger than buffer.memory");
   }
-  if (used_ + size > options_.buffer_memory) {
+  if (used_ + size > options_.buffer_memory && !closed_) {
+    if (!block) return Appended{.buffer_full = true};
     auto deadline = std::chrono::steady_clock::now() + options_.max_block;
     if (!space_.wait_until(lock, deadline,
                            [&] { return closed_ || used_ + size <= options_.buffer_memory; })) {
@@ -34,8 +29,10 @@ Result<RecordAccumulator::Appended> RecordAccumulator::append(ProducerRecord rec
   ++incomplete_;
   const TopicInfo* topic = metadata_->topic(record.topic);
   if (!topic || topic->error != Errc::none || topic->partitions.empty()) {
-    auto& parked = parked_[record.topic];
-    parked.push_back(Parked{std::move(record), std::move(callback), size, timestamp,
+    auto parked_it = parked_.find(record.topic);
+    if (parked_it == parked_.end()) parked_it = parked_.emplace(std::string(record.topic), std::vector<Parked>{}).first;
+    auto& parked = parked_it->second;
+    parked.push_back(Parked{to_owned(record), std::move(callback), size, timestamp,
                             std::chrono::steady_clock::now() + options_.max_block});
     return Appended{.wake_sender = parked.size() == 1, .needs_metadata = true};
   }
@@ -55,7 +52,7 @@ std::vector<int32_t> RecordAccumulator::available_partitions(const TopicInfo& to
   return out;
 }
 
-Result<RecordAccumulator::Appended> RecordAccumulator::place(ProducerRecord& record,
+Result<RecordAccumulator::Appended> RecordAccumulator::place(const ProducerRecordView& record,
                                                              DeliveryCallback& callback,
                                                              size_t size, int64_t timestamp,
                                                              const TopicInfo& topic) {
@@ -72,7 +69,9 @@ Result<RecordAccumulator::Appended> RecordAccumulator::place(ProducerRecord& rec
   } else if (record.key) {
     partition = partition_for_key(*record.key, count);
   } else {
-    partition = sticky_.partition(topic.name, count, available_partitions(topic));
+    // The partition list is only needed when the topic has no sticky partition yet.
+    auto current = sticky_.current(topic.name, count);
+    partition = current ? *current : sticky_.partition(topic.name, count, available_partitions(topic));
     sticky = true;
   }
   TopicPartition tp{topic.name, partition};
@@ -108,11 +107,11 @@ Result<RecordAccumulator::Appended> RecordAccumulator::place(ProducerRecord& rec
   ProducerBatch& batch = *queue->back();
   std::vector<record::RecordHeader> headers;
   headers.reserve(record.headers.size());
-  for (const Header& h : record.headers) {
+  for (const HeaderView& h : record.headers) {
     headers.push_back(record::RecordHeader{
-        ByteView(reinterpret_cast<const std::byte*>(h.key.data()), h.key.size()), view(h.value)});
+        ByteView(reinterpret_cast<const std::byte*>(h.key.data()), h.key.size()), h.value});
   }
-  batch.builder.append(timestamp, view(record.key), view(record.value), headers);
+  batch.builder.append(timestamp, record.key, record.value, headers);
   batch.callbacks.push_back(std::move(callback));
   batch.timestamps.push_back(timestamp);
   batch.reserved += size;
@@ -148,7 +147,8 @@ void RecordAccumulator::set_metadata(std::shared_ptr<const ClusterMetadata> meta
       continue;
     }
     for (Parked& p : it->second) {
-      auto placed = place(p.record, p.callback, p.size, p.timestamp, *topic);
+      RecordViewHolder held(p.record);
+      auto placed = place(held.view, p.callback, p.size, p.timestamp, *topic);
       if (!placed) {  // an explicit partition beyond the topic's count
         reports.push_back(single_failure(it->first, std::move(p.callback), p.timestamp, p.size,
                                          placed.error()));

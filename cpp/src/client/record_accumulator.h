@@ -70,10 +70,14 @@ class RecordAccumulator {
   struct Appended {
     bool wake_sender = false;  // a batch became ready or a new one needs its linger timer
     bool needs_metadata = false;
+    // Only when appending without blocking: the buffer is full, nothing was appended and the
+    // callback was not taken.
+    bool buffer_full = false;
   };
-  // Any thread. Blocks while the buffer is full (up to max.block.ms).
-  Result<Appended> append(ProducerRecord record, DeliveryCallback callback, size_t size,
-                          int64_t now_ms);
+  // Any thread. The record's bytes are copied before it returns. Blocks while the buffer is
+  // full (up to max.block.ms) unless `block` is false.
+  Result<Appended> append(const ProducerRecordView& record, DeliveryCallback& callback,
+                          size_t size, int64_t now_ms, bool block = true);
 
   // ---- io thread
   // New metadata: parked records of now-known topics go into batches (a record whose explicit
@@ -109,8 +113,8 @@ class RecordAccumulator {
     SteadyTime deadline;
   };
   // Under mu_. Appends to the partition's open batch or a new one.
-  Result<Appended> place(ProducerRecord& record, DeliveryCallback& callback, size_t size,
-                         int64_t timestamp, const TopicInfo& topic);
+  Result<Appended> place(const ProducerRecordView& record, DeliveryCallback& callback,
+                         size_t size, int64_t timestamp, const TopicInfo& topic);
   std::vector<int32_t> available_partitions(const TopicInfo& topic) const;
 
   AccumulatorOptions options_;
@@ -121,7 +125,7 @@ class RecordAccumulator {
   bool closed_ = false;
   std::shared_ptr<const ClusterMetadata> metadata_ = std::make_shared<ClusterMetadata>();
   std::map<TopicPartition, std::deque<BatchPtr>> batches_;
-  std::map<std::string, std::vector<Parked>> parked_;
+  std::map<std::string, std::vector<Parked>, std::less<>> parked_;
   StickyPartitioner sticky_;
 };
 

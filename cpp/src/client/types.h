@@ -3,7 +3,9 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +36,22 @@ struct ProducerRecord {
   std::optional<Bytes> value;
   std::vector<Header> headers;
   std::optional<int64_t> timestamp;
+};
+
+// A record to send, borrowing its bytes from the caller for the duration of the send call (the
+// accumulator copies them into a batch at once): the zero-copy path of bindings and embedders.
+// (Members default-initialized so designated initializers may name only some of them.)
+struct HeaderView {
+  std::string_view key{};
+  std::optional<ByteView> value{};
+};
+struct ProducerRecordView {
+  std::string_view topic{};
+  std::optional<int32_t> partition{};
+  std::optional<ByteView> key{};
+  std::optional<ByteView> value{};
+  std::span<const HeaderView> headers{};
+  std::optional<int64_t> timestamp{};
 };
 
 // Where a record landed. offset -1 when acks=0 (the broker does not answer).

@@ -3,6 +3,8 @@
 // three-broker cluster with no loss and no duplicates.
 #include "client/producer.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
 #include <set>
@@ -230,6 +232,53 @@ TEST_F(ProducerTest, FullBufferBlocksThenFailsAfterMaxBlock) {
   EXPECT_NE(refused->message().find("buffer.memory"), std::string::npos);
   // Undeliverable records fail after delivery.timeout.ms, giving the buffer back.
   EXPECT_TRUE((*producer)->flush(std::chrono::seconds(10)));
+  EXPECT_EQ((*producer)->outstanding(), 0u);
+  broker_.reset();
+}
+
+TEST_F(ProducerTest, TrySendViewReportsAFullBufferWithoutTakingTheRecord) {
+  create_topic("views", 1);
+  auto producer = Producer::create(config({{"buffer.memory", "4096"}, {"max.block.ms", "200"},
+                                           {"delivery.timeout.ms", "1000"},
+                                           {"request.timeout.ms", "500"}}));
+  ASSERT_TRUE(producer);
+  ASSERT_TRUE((*producer)->partitions_for("views", std::chrono::seconds(5)));
+  // Borrowed bytes: the caller's buffer is reused at once, so it must have been copied.
+  Bytes value = bytes_of("first");
+  const Bytes header_value = bytes_of("hv");
+  const std::array<HeaderView, 1> headers{HeaderView{"h", ByteView(header_value)}};
+  std::atomic<int> delivered{0};
+  DeliveryCallback count = [&](const Result<RecordMetadata>& r) { delivered += r ? 1 : 0; };
+  ProducerRecordView view{.topic = "views", .value = ByteView(value), .headers = headers};
+  ASSERT_TRUE((*producer)->send_view(view, count));
+  std::ranges::fill(value, std::byte{'X'});
+  ASSERT_TRUE((*producer)->flush(std::chrono::seconds(5)));
+  EXPECT_EQ(delivered.load(), 1);
+  auto read = read_partition(*client_, "views", 0);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].value, std::optional<std::string>("first"));
+
+  client_.reset();
+  ASSERT_TRUE(broker_->stop());
+  const Bytes big_bytes = bytes_of(std::string(200, 'x'));
+  ProducerRecordView filler{.topic = "views", .value = ByteView(big_bytes)};
+  bool full = false;
+  int taken = 0;
+  for (int i = 0; i < 100 && !full; ++i) {
+    DeliveryCallback cb = [](const Result<RecordMetadata>&) {};
+    auto sent = (*producer)->try_send_view(filler, cb);
+    ASSERT_TRUE(sent);
+    if (*sent) {
+      EXPECT_FALSE(cb);  // taken by the producer
+      ++taken;
+    } else {
+      full = true;
+      EXPECT_TRUE(cb);  // left with the caller
+    }
+  }
+  EXPECT_TRUE(full);
+  EXPECT_GT(taken, 5);
+  EXPECT_TRUE((*producer)->flush(std::chrono::seconds(10)));  // failed after delivery.timeout.ms
   EXPECT_EQ((*producer)->outstanding(), 0u);
   broker_.reset();
 }
