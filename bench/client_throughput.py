@@ -7,7 +7,13 @@ prints Markdown tables of records/s (median of the runs) and the ratio to conflu
 Producers send N records of 100 B (N/4 of 1 KiB) with acks=1, linger.ms=5 and 1 MiB batches
 to a topic created beforehand, and each producer learns the topic's metadata before the clock
 starts, so the rates are steady-state throughput, not topic creation; consumers read a topic pre-filled with N records from offset 0 of its one partition, without a
-group, and touch every value (len) so lazily built records are paid for.
+group, and touch every value (len) so lazily built records are paid for. A consumer's clock
+starts at its first record (connection set-up is not throughput), and both take records in
+lists of 500 (our max.poll.records; confluent-kafka's consume(500)).
+
+Every measurement runs in a fresh interpreter: garbage-collector state left by earlier runs
+(Python's full collections walk every live object) made the same client's rate swing by up to
+5x depending on what ran before it in the same process.
 """
 
 from __future__ import annotations
@@ -99,14 +105,16 @@ def consume_ours(bootstrap: str, topic: str, n: int) -> float:
     c = Consumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     c.assign([(topic, 0)])
 
-    def run() -> None:
-        seen = 0
-        while seen < n:
-            for record in c.poll(5.0):
-                seen += 1
-                len(record.value)
-
-    rate = _timed(run, n)
+    first = c.poll(30.0)
+    start = time.perf_counter()
+    seen = len(first)
+    for record in first:
+        len(record.value)
+    while seen < n:
+        for record in c.poll(5.0):
+            seen += 1
+            len(record.value)
+    rate = (n - len(first)) / (time.perf_counter() - start)
     c.close()
     return rate
 
@@ -116,15 +124,19 @@ def consume_confluent(bootstrap: str, topic: str, n: int) -> float:
                                   "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     c.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
 
-    def run() -> None:
-        seen = 0
-        while seen < n:
-            for m in c.consume(min(10_000, n - seen), 5.0):
-                if m.error() is None:
-                    seen += 1
-                    len(m.value())
-
-    rate = _timed(run, n)
+    first: list = []
+    while not first:
+        first = [m for m in c.consume(500, 30.0) if m.error() is None]
+    start = time.perf_counter()
+    seen = len(first)
+    for m in first:
+        len(m.value())
+    while seen < n:
+        for m in c.consume(min(500, n - seen), 5.0):
+            if m.error() is None:
+                seen += 1
+                len(m.value())
+    rate = (n - len(first)) / (time.perf_counter() - start)
     c.close()
     return rate
 
@@ -133,6 +145,17 @@ def _fresh_topic(admin: AdminClient) -> str:
     name = f"t-{uuid.uuid4().hex[:8]}"
     admin.create_topics([NewTopic(name, 1)])
     return name
+
+
+CLIENTS = {f.__name__: f for f in (produce_ours_many, produce_ours_send, produce_confluent,
+                                    consume_ours, consume_confluent)}
+
+
+def _fresh(fn: Callable, *args: object) -> float:
+    """fn(*args) in a new interpreter (see the module docstring); returns its rate."""
+    out = subprocess.run([sys.executable, __file__, "--one", fn.__name__, *map(str, args)],
+                         check=True, capture_output=True, text=True, timeout=600)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _rotated(clients: dict[str, Callable], run: int) -> list[tuple[str, Callable]]:
@@ -153,7 +176,7 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
         rates: dict[str, list[float]] = {name: [] for name in producers}
         for run in range(runs):
             for name, fn in _rotated(producers, run):
-                rates[name].append(fn(bootstrap, _fresh_topic(admin), n, size))
+                rates[name].append(_fresh(fn, bootstrap, _fresh_topic(admin), n, size))
         rows.append({"client": "producer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})
 
@@ -163,7 +186,7 @@ def measure(bootstrap: str, records: int, runs: int) -> list[dict]:
         rates = {name: [] for name in consumers}
         for run in range(runs):
             for name, fn in _rotated(consumers, run):
-                rates[name].append(fn(bootstrap, topic, n))
+                rates[name].append(_fresh(fn, bootstrap, topic, n))
         rows.append({"client": "consumer", "record_bytes": size, "records": n,
                      "rates": {k: statistics.median(v) for k, v in rates.items()}})
     admin.close()
@@ -187,7 +210,13 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--one", nargs="+", metavar=("CLIENT", "ARG"),
+                    help="internal: run one measurement and print its rate")
     args = ap.parse_args()
+    if args.one:
+        name, bootstrap, topic, *numbers = args.one
+        print(CLIENTS[name](bootstrap, topic, *map(int, numbers)))
+        return 0
     port, _ = free_ports(2)
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen([sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),

@@ -27,6 +27,7 @@
 
 #include "bindings.h"
 #include "client/consumer.h"
+#include "record_factory.h"
 
 namespace kafkacore::python {
 namespace {
@@ -244,9 +245,14 @@ class PyConsumer {
       if (std::chrono::steady_clock::now() >= deadline) break;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
+    if (factory_.configured()) return factory_.build(records);
     py::list out(records.size());
     for (size_t i = 0; i < records.size(); ++i) out[i] = record_tuple(records[i]);
     return out;
+  }
+
+  void set_record_factory(const py::object& type, py::object key_de, py::object value_de) {
+    factory_.configure(type, std::move(key_de), std::move(value_de));
   }
 
   void seek(const TP& tp, int64_t offset) {
@@ -416,6 +422,7 @@ class PyConsumer {
   std::shared_ptr<CommitSink> sink_ = std::make_shared<CommitSink>();
   std::unique_ptr<client::Consumer> consumer_;
   int64_t next_token_ = 1;
+  RecordFactory factory_;
 };
 
 }  // namespace
@@ -431,6 +438,10 @@ void register_consumer(py::module_& m) {
       .def("assign", &PyConsumer::assign, py::arg("partitions"))
       .def("assignment", &PyConsumer::assignment)
       .def("subscription", &PyConsumer::subscription)
+      .def("set_record_factory", &PyConsumer::set_record_factory, py::arg("record_type"),
+           py::arg("key_deserializer"), py::arg("value_deserializer"),
+           "poll() returns record_type objects (pykafkacore.Record), keys and values passed "
+           "through the deserializers (None: bytes as they are), instead of tuples.")
       .def("poll", &PyConsumer::poll, py::arg("timeout"),
            "[(topic, partition, offset, timestamp, timestamp_type, key, value, headers, "
            "leader_epoch)]")

@@ -75,8 +75,10 @@ class Consumer:
         self._listener = self._listener_of(on_assign, on_revoke, on_lost)
         self._closed = True  # until the native consumer exists (so __del__/close are safe)
         self._native = _core.Consumer(kafka_config(bootstrap_servers, config, kafka_configs))
+        # Records are built natively, deserializers applied (python/bindings/record_factory.h).
+        self._native.set_record_factory(Record, self._key_de, self._value_de)
         self._closed = False
-        self._buffer: deque[tuple[Any, ...]] = deque()  # fetched, not yet returned (max_records)
+        self._buffer: deque[Record] = deque()  # fetched, not yet returned (max_records)
         self._commit_callbacks: dict[int, tuple[CommitCallback | None, Any]] = {}
         if topics:
             self.subscribe(list(topics))
@@ -126,17 +128,17 @@ class Consumer:
         most ``max_records``), waiting up to ``timeout`` seconds (None: until some arrive) for
         the first. Completes rebalances and runs commit callbacks on this thread."""
         if not self._buffer:
-            raw = self._native.poll(1e9 if timeout is None else max(0.0, timeout))
+            records: list[Record] = self._native.poll(1e9 if timeout is None else max(0.0, timeout))
             self._dispatch_commits()
-            if max_records is None or len(raw) <= max_records:
-                return self._records(raw)
-            self._buffer.extend(raw)
+            if max_records is None or len(records) <= max_records:
+                return records
+            self._buffer.extend(records)
         elif max_records is None:
-            raw = list(self._buffer)
+            records = list(self._buffer)
             self._buffer.clear()
-            return self._records(raw)
+            return records
         n = min(max_records, len(self._buffer))
-        return self._records([self._buffer.popleft() for _ in range(n)])
+        return [self._buffer.popleft() for _ in range(n)]
 
     def __iter__(self) -> Iterator[Record]:
         """Records one by one, until ``close()`` (or ``consumer_timeout_ms`` without any).
@@ -161,7 +163,7 @@ class Consumer:
                     continue
                 self._buffer.extend(raw)
             while self._buffer:
-                yield self._records([self._buffer.popleft()])[0]
+                yield self._buffer.popleft()
             last = time.monotonic()
 
     # ---- positions
@@ -188,8 +190,8 @@ class Consumer:
         """The offset of the next record ``poll()`` returns for this partition."""
         tp = _tp(partition)
         for record in self._buffer:
-            if (record[0], record[1]) == tp:
-                return record[2]
+            if (record.topic, record.partition) == tp:
+                return record.offset
         return self._native.position(tp, timeout)
 
     def committed(self, partitions: Iterable[TopicPartitionLike] | TopicPartitionLike,
@@ -322,24 +324,13 @@ class Consumer:
             return None
         return (_wrap(on_revoke), _wrap(on_assign), _wrap(on_lost))
 
-    def _records(self, raw: list[tuple[Any, ...]]) -> list[Record]:
-        kd, vd = self._key_de, self._value_de
-        out = []
-        for topic, partition, offset, ts, ts_type, key, value, headers, epoch in raw:
-            if kd is not None and key is not None:
-                key = kd(key)
-            if vd is not None and value is not None:
-                value = vd(value)
-            out.append(Record(topic, partition, offset, ts, key, value, headers, ts_type, epoch))
-        return out
-
     def _drop_buffered(self, tps: set[tuple[str, int]] | None) -> None:
         if not self._buffer:
             return
         if tps is None:
             self._buffer.clear()
         else:
-            self._buffer = deque(r for r in self._buffer if (r[0], r[1]) not in tps)
+            self._buffer = deque(r for r in self._buffer if (r.topic, r.partition) not in tps)
 
     def _dispatch_commits(self) -> None:
         results = self._native.take_commit_results()

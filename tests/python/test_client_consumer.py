@@ -270,3 +270,39 @@ def test_ctrl_c_interrupts_a_long_poll(kafka_broker):
             consumer.poll(30)
         assert time.monotonic() - started < 5
         timer.join()
+
+
+def test_records_are_record_dataclasses_and_deserializer_errors_surface(kafka_broker):
+    import dataclasses
+
+    _create(kafka_broker, "c-records", 1)
+    with Producer(kafka_broker) as p:
+        p.send("c-records", b"\x00not json", key=b"k", headers={"h": b"v"}, timestamp=1_700_000_000_000)
+        p.send("c-records", b'{"ok": 1}')
+        p.flush(10)
+    raw = Consumer(bootstrap_servers=kafka_broker.bootstrap_servers, auto_offset_reset="earliest",
+                   **FAST_FETCH)
+    try:
+        raw.assign([("c-records", 0)])
+        records = []
+        while len(records) < 2:
+            records += raw.poll(5.0)
+        first = records[0]
+        assert type(first) is Record
+        assert first == Record("c-records", 0, 0, 1_700_000_000_000, b"k", b"\x00not json",
+                               [("h", b"v")], 0, first.leader_epoch)
+        assert dataclasses.replace(first, value=b"x").value == b"x"
+        first.value = b"mutable like any dataclass"
+        assert first.topic_partition == ("c-records", 0)
+        assert records[1].headers == [] and records[1].key is None
+    finally:
+        raw.close()
+    strict = Consumer(bootstrap_servers=kafka_broker.bootstrap_servers, auto_offset_reset="earliest",
+                      value_deserializer="json", **FAST_FETCH)
+    try:
+        strict.assign([("c-records", 0)])
+        with pytest.raises(ValueError):  # json.JSONDecodeError, raised from poll()
+            for _ in range(50):
+                strict.poll(0.2)
+    finally:
+        strict.close()
