@@ -39,13 +39,6 @@ struct BatchTracker {
   std::optional<Error> first_error;
 };
 
-// send_many's items are bytes or None (the Python layer converts them first).
-std::optional<ByteView> bytes_or_none(const py::handle& o) {
-  if (o.is_none()) return std::nullopt;
-  if (!PyBytes_Check(o.ptr())) throw py::type_error("send_many: values and keys must be bytes or None");
-  return view_of(py::reinterpret_borrow<py::bytes>(o));
-}
-
 class PyProducer {
  public:
   explicit PyProducer(client::Properties config) {
@@ -69,29 +62,41 @@ class PyProducer {
     return true;
   }
 
-  // Many records of one topic: values, optional keys (same length) — the batch path. One
-  // tracker reports the whole batch.
+  // Many records of one topic: values and optional per-record keys, headers and timestamps
+  // (each a list of the values' length) — the batch path. One tracker reports the whole batch.
   std::shared_ptr<BatchTracker> send_many(const std::string& topic, const py::list& values,
-                                          const py::object& keys, std::optional<int32_t> partition) {
+                                          const py::object& keys, std::optional<int32_t> partition,
+                                          const py::object& headers, const py::object& timestamps) {
     const size_t n = values.size();
-    py::list key_list = keys.is_none() ? py::list() : py::list(keys);
-    if (!keys.is_none() && key_list.size() != n) {
-      throw py::value_error("send_many: keys and values differ in length");
-    }
+    auto column = [n](const py::object& o, const char* name) {
+      if (o.is_none()) return py::list();
+      py::list l(o);
+      if (l.size() != n) {
+        throw py::value_error(std::string("send_many: ") + name + " and values differ in length");
+      }
+      return l;
+    };
+    const py::list key_list = column(keys, "keys");
+    const py::list header_list = column(headers, "headers");
+    const py::list timestamp_list = column(timestamps, "timestamps");
     // The lists are ours, but their items are referenced here too: another thread may change
     // the caller's objects while the GIL is released below, and the views must stay valid.
     std::vector<py::object> held;
-    held.reserve(keys.is_none() ? n : 2 * n);
-    std::vector<client::ProducerRecordView> records(n);
+    held.reserve(3 * n);
+    auto item = [&](const py::list& l, size_t i) -> PyObject* {
+      if (l.empty()) return nullptr;
+      held.push_back(l[i]);
+      return held.back().ptr();
+    };
+    py::str topic_str(topic);
+    py::object partition_obj = partition ? py::object(py::int_(*partition)) : py::object(py::none());
+    auto records = std::make_unique<BorrowedRecord[]>(n);
     for (size_t i = 0; i < n; ++i) {
-      records[i].topic = topic;
-      held.push_back(values[i]);
-      records[i].value = bytes_or_none(held.back());
-      if (!keys.is_none()) {
-        held.push_back(key_list[i]);
-        records[i].key = bytes_or_none(held.back());
+      PyObject* value = item(values, i);
+      if (!records[i].parse(topic_str.ptr(), value, item(key_list, i), item(header_list, i),
+                            partition_obj.ptr(), item(timestamp_list, i))) {
+        throw py::error_already_set();
       }
-      records[i].partition = partition;
     }
     auto tracker = std::make_shared<BatchTracker>(topic, n);
     Result<void> sent;
@@ -102,7 +107,7 @@ class PyProducer {
         // record. The producer's callbacks run only while this object (and the tracker, kept in
         // trackers_) is alive.
         BatchTracker* t = tracker.get();
-        sent = producer_->send_view(records[i], [t, i](const Result<client::RecordMetadata>& r) {
+        sent = producer_->send_view(records[i].view(), [t, i](const Result<client::RecordMetadata>& r) {
           if (r) {
             t->partitions[i] = r->topic_partition.partition;
             t->offsets[i] = r->offset;
@@ -282,7 +287,8 @@ void register_producer(py::module_& m) {
   py::class_<PyProducer> producer(m, "Producer");
   producer.def(py::init<client::Properties>(), py::arg("config"))
       .def("send_many", &PyProducer::send_many, py::arg("topic"), py::arg("values"),
-           py::arg("keys"), py::arg("partition"))
+           py::arg("keys"), py::arg("partition"), py::arg("headers") = py::none(),
+           py::arg("timestamps") = py::none())
       .def("poll", &PyProducer::poll, py::arg("timeout"))
       .def("flush", &PyProducer::flush, py::arg("timeout"))
       .def("close", &PyProducer::close, py::arg("timeout"))

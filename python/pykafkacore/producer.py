@@ -90,19 +90,20 @@ class Producer:
         return self._native.send(topic, value, key, headers, partition, timestamp)
 
     def send_many(self, topic: str, values: Sequence[Any], keys: Sequence[Any] | None = None,
-                  partition: int | None = None) -> DeliveryBatch:
+                  partition: int | None = None, *,
+                  headers: Sequence[Iterable[tuple[str, Any]] | dict[str, Any] | None] | None = None,
+                  timestamps: Sequence[int | None] | None = None) -> DeliveryBatch:
         """Queues many records of one topic in one native call (the fast path); one
-        DeliveryBatch reports them all."""
+        DeliveryBatch reports them all. ``keys``, ``headers`` (each record's dict or pairs, or
+        None) and ``timestamps`` (ms, or None for now), when given, have one entry per value."""
         if self._value_ser is not None:
             values = [self._value_ser(v) for v in values]
-        else:
-            values = [_as_bytes(v) for v in values]
-        if keys is not None:
-            if self._key_ser is not None:
-                keys = [None if k is None else self._key_ser(k) for k in keys]
-            else:
-                keys = [_as_bytes(k) for k in keys]
-        return DeliveryBatch(self, self._native.send_many(topic, list(values), keys, partition))
+        elif not isinstance(values, list):
+            values = list(values)
+        if keys is not None and self._key_ser is not None:
+            keys = [None if k is None else self._key_ser(k) for k in keys]
+        return DeliveryBatch(self, self._native.send_many(topic, values, keys, partition,
+                                                          headers, timestamps))
 
     # ---- reports
 
@@ -166,14 +167,3 @@ class Producer:
 
 def _seconds(timeout: float | None) -> float:
     return 1e9 if timeout is None else max(0.0, timeout)
-
-
-def _as_bytes(value: Any) -> bytes | None:
-    if value is None or isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError(f"cannot send {type(value).__name__} as bytes; give a serializer "
-                    "(value_serializer='json', 'str', 'msgpack' or a callable)")

@@ -210,3 +210,25 @@ def test_sends_from_threads_and_an_unclosed_producer_completes_its_futures(kafka
     gc.collect()
     assert all(f.done() for f in pending)  # failed as "producer closed", not left hanging
     assert all(f.exception() is not None for f in pending)
+
+
+def test_send_many_with_headers_timestamps_and_str_values(kafka_broker):
+    _create(kafka_broker, "p-many-headers", 1)
+    producer = Producer(kafka_broker)
+    batch = producer.send_many(
+        "p-many-headers", ["a", b"b", bytearray(b"c")], keys=[None, "kb", b"kc"],
+        headers=[{"h": b"1"}, None, [("x", "2"), ("y", None)]],
+        timestamps=[1_700_000_000_001, None, 1_700_000_000_003])
+    metas = batch.result(10)
+    assert [m.offset for m in metas] == [0, 1, 2]
+    assert metas[0].timestamp == 1_700_000_000_001 and metas[2].timestamp == 1_700_000_000_003
+    got = _consume_all(kafka_broker, "p-many-headers", 3)
+    assert [m.value() for m in got] == [b"a", b"b", b"c"]
+    assert [m.key() for m in got] == [None, b"kb", b"kc"]
+    assert got[0].headers() == [("h", b"1")] and got[1].headers() is None
+    assert got[2].headers() == [("x", b"2"), ("y", None)]
+    with pytest.raises(ValueError, match="headers and values differ"):
+        producer.send_many("p-many-headers", [b"1", b"2"], headers=[None])
+    with pytest.raises(TypeError, match="cannot send int"):
+        producer.send_many("p-many-headers", [b"1", 2])
+    producer.close()
