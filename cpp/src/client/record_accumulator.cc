@@ -1,5 +1,7 @@
 #include "client/record_accumulator.h"
 
+#include <algorithm>
+
 #include "client/record_view.h"
 
 namespace kafkacore::client {
@@ -100,6 +102,9 @@ Result<RecordAccumulator::Appended> RecordAccumulator::place(const ProducerRecor
     batch_options.compression = options_.compression;
     batch_options.compression_level = options_.compression_level;
     batch->builder = record::BatchBuilder(batch_options);
+    // Most batches fill up when records arrive faster than linger.ms (capped: a large
+    // batch.size with few records per partition would otherwise hold megabytes each).
+    batch->builder.reserve(std::min<size_t>(options_.batch_size, 256u << 10));
     batch->created = std::chrono::steady_clock::now();
     queue->push_back(std::move(batch));
     appended.wake_sender = true;  // the sender arms its linger timer (or sends a full one)

@@ -86,8 +86,10 @@ Result<Bytes> BatchBuilder::build() const {
   const int64_t base_ts = base_timestamp_.value_or(options_.base_timestamp.value_or(kNoTimestamp));
   Bytes out;
   if (options_.compression == Compression::none) {
-    out.resize(kBatchHeaderSize + records_.size());
-    if (!records_.empty()) std::memcpy(out.data() + kBatchHeaderSize, records_.data(), records_.size());
+    // Reserve, then append: resize() would zero the whole batch before the copy overwrote it.
+    out.reserve(kBatchHeaderSize + records_.size());
+    out.resize(kBatchHeaderSize);
+    out.insert(out.end(), records_.begin(), records_.end());
   } else {
     out.resize(kBatchHeaderSize);
     auto done = compress_into(options_.compression, records_, out, options_.compression_level);

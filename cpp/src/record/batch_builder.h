@@ -57,6 +57,9 @@ class BatchBuilder {
     options_.base_sequence = base_sequence;
   }
 
+  // Room for `bytes` of records, so a batch that fills up is not copied as it grows.
+  void reserve(size_t bytes) { records_.reserve(bytes); }
+
   int32_t record_count() const { return count_; }
   // Uncompressed size of what build() would produce; a limit check for batch.size.
   size_t estimated_size() const { return kBatchHeaderSize + records_.size(); }
