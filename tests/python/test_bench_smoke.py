@@ -37,6 +37,7 @@ def test_compare_smoke(tmp_path: Path) -> None:
     assert results["values"]["9.load"]["pykafkacore"][0] > 0
     # Scenario 10 runs three replicated nodes (Kafka's default 9 s broker session bounds it).
     assert 0 < results["values"]["10.failover"]["pykafkacore"][0] < 60_000
+    assert 0 < results["values"]["10.fast"]["pykafkacore"][0] < 60_000
     assert len(results["ceilings"]) == 1 and results["ceilings"][0]["loopback_mb_s"] > 0
 
     lines = proc.stdout.splitlines()
