@@ -43,6 +43,35 @@ def test_idempotent_producer_retries_injected_errors_without_duplicates(kafka_cl
     assert values == [b"%d" % i for i in range(300)]
 
 
+def test_producer_id_reset_resends_restamped_batches_once(kafka_cluster, kafka_topic,
+                                                         kafka_faults):
+    """UNKNOWN_PRODUCER_ID makes the producer take a new id and resend its batches under it:
+    the already-built bytes get the new id, epoch and sequence (and CRC) stamped in place."""
+    with Producer(kafka_cluster, linger_ms=2, **FAST_CLIENT) as producer:
+        producer.send(kafka_topic, b"first", partition=0).result(20)
+        first_id = producer.producer_id
+        rule = kafka_faults.inject_error("Produce", "UNKNOWN_PRODUCER_ID", topic=kafka_topic,
+                                         times=1)
+        futures = [producer.send(kafka_topic, b"%d" % i, partition=0) for i in range(200)]
+        offsets = [f.result(20).offset for f in futures]
+        assert rule.applied == 1
+        assert producer.producer_id != first_id
+        second_id = producer.producer_id
+    assert offsets == list(range(1, 201))
+    values = [r.value for r in _read_all(kafka_cluster, kafka_topic, 1, 201)]
+    assert values == [b"first"] + [b"%d" % i for i in range(200)]
+    # White-box: the log's batches carry the ids they were (re)stamped with.
+    from pykafkacore import decode_batches
+
+    backend = kafka_cluster._backend_or_raise()
+    leader = backend.topics()[kafka_topic].partitions[0].leader
+    read = backend._cluster.read_partition(leader, kafka_topic, 0, 0, committed=True)
+    batches = decode_batches(read["batches"])
+    assert batches[0]["producer_id"] == first_id[0]
+    assert {b["producer_id"] for b in batches[1:]} == {second_id[0]}
+    assert batches[1]["base_sequence"] == 0  # the new id's sequences start over
+
+
 def test_consumer_rides_out_injected_fetch_errors(kafka_cluster, kafka_topic, kafka_faults):
     with Producer(kafka_cluster) as producer:
         producer.send_many(kafka_topic, [b"%d" % i for i in range(100)], partition=0).result(10)

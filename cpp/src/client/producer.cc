@@ -227,8 +227,8 @@ struct Producer::Impl {
     }
   }
 
+  // The batch gets a new producer id and sequence when next sent (its bytes are restamped).
   static void unfreeze(ProducerBatch& b) {
-    b.built.reset();
     b.base_sequence = -1;
     b.producer_id = -1;
     b.producer_epoch = -1;
@@ -297,23 +297,30 @@ struct Producer::Impl {
           continue;
         }
         if (node_in_flight[leader] >= s.max_in_flight) continue;  // woken by an answer
+        const bool stamp = s.idempotent && b->base_sequence < 0;
+        if (stamp) {
+          b->producer_id = producer_id;
+          b->producer_epoch = producer_epoch;
+          b->base_sequence = st.next_sequence;
+          st.next_sequence = static_cast<int32_t>(
+              (static_cast<int64_t>(st.next_sequence) + b->record_count()) % INT32_MAX);
+        }
         if (!b->built) {
-          if (s.idempotent) {
-            b->producer_id = producer_id;
-            b->producer_epoch = producer_epoch;
-            b->base_sequence = st.next_sequence;
-            st.next_sequence = static_cast<int32_t>(
-                (static_cast<int64_t>(st.next_sequence) + b->record_count()) % INT32_MAX);
-            b->builder.set_producer(ProducerId{producer_id}, ProducerEpoch{producer_epoch},
-                                    b->base_sequence);
-          }
-          auto bytes = b->builder.build();
+          b->builder.set_producer(ProducerId{b->producer_id}, ProducerEpoch{b->producer_epoch},
+                                  b->base_sequence);
+          // Finished in place (no copy of the records); the builder is spent, so the batch
+          // takes no more appends from here on.
+          b->closed = true;
+          auto bytes = b->builder.finish();
           if (!bytes) {
             finished.push_back({b, std::unexpected(bytes.error())});
             queue.pop_front();
             continue;
           }
           b->built = std::move(*bytes);
+        } else if (stamp) {
+          record::restamp_producer(*b->built, ProducerId{b->producer_id},
+                                   ProducerEpoch{b->producer_epoch}, b->base_sequence);
         }
         size_t& bytes = request_bytes[leader];
         if (bytes > 0 && bytes + b->built->size() > s.max_request_size) {

@@ -83,18 +83,27 @@ void BatchBuilder::append_with_offset_delta(int32_t offset_delta, int64_t timest
 }
 
 Result<Bytes> BatchBuilder::build() const {
-  const int64_t base_ts = base_timestamp_.value_or(options_.base_timestamp.value_or(kNoTimestamp));
   Bytes out;
   if (options_.compression == Compression::none) {
-    // Reserve, then append: resize() would zero the whole batch before the copy overwrote it.
-    out.reserve(kBatchHeaderSize + records_.size());
-    out.resize(kBatchHeaderSize);
-    out.insert(out.end(), records_.begin(), records_.end());
+    out = records_;
   } else {
     out.resize(kBatchHeaderSize);
-    auto done = compress_into(options_.compression, records_, out, options_.compression_level);
+    auto done = compress_into(options_.compression, ByteView(records_).subspan(kBatchHeaderSize), out,
+                              options_.compression_level);
     if (!done) return std::unexpected(done.error());
   }
+  write_header(out);
+  return out;
+}
+
+Result<Bytes> BatchBuilder::finish() {
+  if (options_.compression != Compression::none) return build();
+  write_header(records_);
+  return std::move(records_);
+}
+
+void BatchBuilder::write_header(Bytes& out) const {
+  const int64_t base_ts = base_timestamp_.value_or(options_.base_timestamp.value_or(kNoTimestamp));
   int16_t attributes = static_cast<int16_t>(options_.compression);
   if (options_.timestamp_type == TimestampType::log_append_time) attributes |= attr::timestamp_type;
   if (options_.transactional) attributes |= attr::transactional;
@@ -116,7 +125,14 @@ Result<Bytes> BatchBuilder::build() const {
   store_be<int32_t>(p + field::base_sequence, options_.base_sequence);
   store_be<int32_t>(p + field::records_count, count_);
   store_be<uint32_t>(p + field::crc, crc32c(ByteView(out).subspan(field::attributes)));
-  return out;
+}
+
+void restamp_producer(Bytes& batch, ProducerId id, ProducerEpoch epoch, int32_t base_sequence) {
+  std::byte* p = batch.data();
+  store_be<int64_t>(p + field::producer_id, id.value());
+  store_be<int16_t>(p + field::producer_epoch, epoch.value());
+  store_be<int32_t>(p + field::base_sequence, base_sequence);
+  store_be<uint32_t>(p + field::crc, crc32c(ByteView(batch).subspan(field::attributes)));
 }
 
 }  // namespace kafkacore::record

@@ -37,6 +37,10 @@ struct BatchOptions {
 // Records appended with timestamp base_timestamp() + delta keep their timestamps.
 BatchOptions options_like(const RecordBatchView& batch);
 
+// Sets a finished batch's producer id, epoch and base sequence and recomputes its CRC: a
+// producer that got a new id re-sends its unacknowledged batches under it.
+void restamp_producer(Bytes& batch, ProducerId id, ProducerEpoch epoch, int32_t base_sequence);
+
 class BatchBuilder {
  public:
   explicit BatchBuilder(BatchOptions options = {});
@@ -62,13 +66,21 @@ class BatchBuilder {
 
   int32_t record_count() const { return count_; }
   // Uncompressed size of what build() would produce; a limit check for batch.size.
-  size_t estimated_size() const { return kBatchHeaderSize + records_.size(); }
+  size_t estimated_size() const { return records_.size(); }
 
   Result<Bytes> build() const;
+  // build() without the copy: an uncompressed batch is finished in the builder's own buffer and
+  // moved out. The builder is spent afterwards (no more appends or builds).
+  Result<Bytes> finish();
 
  private:
+  // Writes the header into out[0, kBatchHeaderSize), whose records follow it.
+  void write_header(Bytes& out) const;
+
   BatchOptions options_;
-  Bytes records_;  // uncompressed; timestamp deltas against base_timestamp_, fixed at first append
+  // The header's room, then the records, uncompressed; timestamp deltas against
+  // base_timestamp_, fixed at first append.
+  Bytes records_ = Bytes(kBatchHeaderSize);
   int32_t count_ = 0;
   int32_t last_delta_ = -1;
   std::optional<int64_t> base_timestamp_;

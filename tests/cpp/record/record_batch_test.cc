@@ -1457,5 +1457,34 @@ TEST(DecodeBatchTest, GarbageCompressedRegionFails) {
   }
 }
 
+// finish() hands over the same bytes build() copies; restamp_producer keeps the batch valid.
+TEST(BatchBuilderFinish, EqualsBuildAndRestampsTheProducerFields) {
+  for (Compression codec : {Compression::none, Compression::lz4}) {
+    BatchOptions options;
+    options.compression = codec;
+    BatchBuilder builder(options);
+    builder.reserve(4096);
+    for (int i = 0; i < 50; ++i) builder.append(kT0 + i, bv("key"), bv("value-" + std::to_string(i)));
+    builder.set_producer(ProducerId{7}, ProducerEpoch{1}, 100);
+    auto copied = builder.build();
+    auto finished = builder.finish();
+    ASSERT_TRUE(copied && finished);
+    EXPECT_EQ(*copied, *finished) << compression_name(codec);
+
+    Bytes batch = *finished;
+    restamp_producer(batch, ProducerId{9}, ProducerEpoch{3}, 500);
+    auto view = RecordBatchView::parse(batch);
+    ASSERT_TRUE(view);
+    EXPECT_TRUE(view->validate());
+    EXPECT_EQ(view->crc(), view->compute_crc());
+    EXPECT_EQ(view->producer_id(), ProducerId{9});
+    EXPECT_EQ(view->producer_epoch(), ProducerEpoch{3});
+    EXPECT_EQ(view->base_sequence(), 500);
+    auto decoded = decode_batch(*view);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->records.size(), 50u);
+  }
+}
+
 }  // namespace
 }  // namespace kafkacore::record
