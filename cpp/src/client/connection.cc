@@ -18,6 +18,11 @@ namespace {
 
 Error network_error(std::string message) { return Error(kNetworkError, std::move(message)); }
 
+// One gathered write takes at most this much of the queue (asio splits it into writev calls of
+// at most 64 buffers; the bound keeps one write from holding megabytes of frames back).
+constexpr size_t kMaxGatheredBuffers = 256;
+constexpr size_t kMaxGatheredBytes = 4u << 20;
+
 }  // namespace
 
 Connection::Connection(asio::io_context& io, ConnectionOptions options)
@@ -115,7 +120,7 @@ asio::awaitable<void> Connection::connect_loop(std::string host, uint16_t port,
   done({});
 }
 
-void Connection::enqueue(int16_t api_key, int16_t version, Bytes frame,
+void Connection::enqueue(int16_t api_key, int16_t version, protocol::OutputFrame frame,
                          std::chrono::milliseconds timeout,
                          std::function<Result<void>(Result<std::shared_ptr<Bytes>>, size_t)> deliver) {
   if (state_ == State::closed) {
@@ -126,7 +131,7 @@ void Connection::enqueue(int16_t api_key, int16_t version, Bytes frame,
     return;
   }
   Pending pending;
-  pending.correlation_id = load_be<int32_t>(frame.data() + 8);  // size, key, version, id
+  pending.correlation_id = load_be<int32_t>(frame.bytes.data() + 8);  // size, key, version, id
   pending.api_key = api_key;
   pending.api_version = version;
   pending.deliver = std::move(deliver);
@@ -136,7 +141,7 @@ void Connection::enqueue(int16_t api_key, int16_t version, Bytes frame,
   if (state_ == State::connected) start_writing();
 }
 
-void Connection::enqueue_oneway(Bytes frame, std::function<void(Result<void>)> done) {
+void Connection::enqueue_oneway(protocol::OutputFrame frame, std::function<void(Result<void>)> done) {
   if (state_ == State::closed) {
     asio::post(io_, [alive = alive_, done = std::move(done)] {
       if (*alive) done(std::unexpected(network_error("connection is closed")));
@@ -173,10 +178,26 @@ void Connection::start_writing() {
 asio::awaitable<void> Connection::write_loop(uint64_t generation, std::shared_ptr<Socket> socket,
                                              std::shared_ptr<bool> alive) {
   while (*alive && generation == generation_ && !write_queue_.empty()) {
-    Bytes frame = std::move(write_queue_.front());
-    write_queue_.pop_front();
+    // Everything queued goes out in one gathered write: frames back to back, each frame's
+    // bytes interleaved with its in-memory splices (never copied into the frame).
+    std::vector<protocol::OutputFrame> frames;
+    std::vector<asio::const_buffer> buffers;
+    size_t bytes = 0;
+    while (!write_queue_.empty() && buffers.size() < kMaxGatheredBuffers && bytes < kMaxGatheredBytes) {
+      frames.push_back(std::move(write_queue_.front()));
+      write_queue_.pop_front();
+      const protocol::OutputFrame& frame = frames.back();
+      size_t pos = 0;
+      for (const auto& splice : frame.splices) {  // requests carry no file ranges, only memory
+        if (splice.at > pos) buffers.emplace_back(frame.bytes.data() + pos, splice.at - pos);
+        buffers.emplace_back(splice.memory.data(), splice.memory.size());
+        pos = splice.at;
+      }
+      if (pos < frame.bytes.size()) buffers.emplace_back(frame.bytes.data() + pos, frame.bytes.size() - pos);
+      bytes += frame.total_size();
+    }
     boost::system::error_code ec;
-    co_await asio::async_write(socket->socket, asio::buffer(frame),
+    co_await asio::async_write(socket->socket, buffers,
                                asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || generation != generation_) co_return;
     if (ec) {

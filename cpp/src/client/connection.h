@@ -118,13 +118,14 @@ class Connection {
     std::shared_ptr<asio::steady_timer> timer;
   };
 
-  void enqueue(int16_t api_key, int16_t version, Bytes frame, std::chrono::milliseconds timeout,
+  void enqueue(int16_t api_key, int16_t version, protocol::OutputFrame frame,
+               std::chrono::milliseconds timeout,
                std::function<Result<void>(Result<std::shared_ptr<Bytes>>, size_t)> deliver);
   // Fails everything pending with `error` (the request `culprit`, if any, gets `culprit_error`),
   // closes the socket. Callbacks run last; `this` may be gone after them.
   void fail_all(const Error& error, std::optional<int32_t> culprit = {},
                 std::optional<Error> culprit_error = {});
-  void enqueue_oneway(Bytes frame, std::function<void(Result<void>)> done);
+  void enqueue_oneway(protocol::OutputFrame frame, std::function<void(Result<void>)> done);
   void start_writing();
   void arm_timer(Pending& pending, std::chrono::milliseconds timeout);
   asio::awaitable<void> connect_loop(std::string host, uint16_t port,
@@ -143,7 +144,8 @@ class Connection {
   uint64_t generation_ = 0;  // bumped by every connect/close so stale coroutines stop
   std::shared_ptr<Socket> socket_;
   std::deque<Pending> pending_;     // in send order == answer order
-  std::deque<Bytes> write_queue_;   // encoded frames not yet written
+  // Encoded frames not yet written; a frame's splices are producer batches sent in place.
+  std::deque<protocol::OutputFrame> write_queue_;
   bool writing_ = false;
   int32_t next_correlation_id_ = 1;
   std::shared_ptr<bool> alive_;
@@ -192,7 +194,7 @@ void Connection::send(const Req& request, int16_t version, Callback<ResponseOfT<
     done(std::move(response));
     return {};
   };
-  enqueue(Req::api_key, version, std::move(frame.bytes),
+  enqueue(Req::api_key, version, std::move(frame),
           timeout.value_or(options_.request_timeout), std::move(deliver));
 }
 
@@ -205,7 +207,7 @@ void Connection::send_oneway(const Req& request, int16_t version,
   header.correlation_id = next_correlation_id_;
   header.client_id = options_.client_id;
   next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
-  enqueue_oneway(protocol::encode_request(header, request).bytes, std::move(done));
+  enqueue_oneway(protocol::encode_request(header, request), std::move(done));
 }
 
 }  // namespace kafkacore::client

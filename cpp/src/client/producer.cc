@@ -359,6 +359,7 @@ struct Producer::Impl {
         protocol::ProduceRequest::PartitionProduceData data;
         data.index = b->tp.partition;
         data.records.bytes = ByteView(*b->built);
+        data.records.keepalive = b;  // sent from the batch itself, not copied into the request
         request.topic_data.back().partition_data.push_back(std::move(data));
       }
       return request;

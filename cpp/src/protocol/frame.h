@@ -14,7 +14,10 @@ namespace kafkacore::protocol {
 struct OutputFrame {
   struct Splice {
     size_t at = 0;  // position in `bytes` before which `range` is sent; non-decreasing
+    // File bytes (range.fd >= 0), or, when range.fd < 0, `memory` (range.size bytes, kept
+    // alive by range.keepalive): a producer's batch is sent from where it was built.
     FileRange range;
+    ByteView memory{};
   };
 
   Bytes bytes;

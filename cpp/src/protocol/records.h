@@ -15,7 +15,7 @@ namespace kafkacore::protocol {
 // `size` bytes of the open file `fd` starting at `offset`. `keepalive` holds whatever keeps the
 // descriptor open (typically the segment) until the frame has been sent.
 struct FileRange {
-  std::shared_ptr<const void> keepalive;
+  std::shared_ptr<const void> keepalive{};
   int fd = -1;
   uint64_t offset = 0;
   uint64_t size = 0;
@@ -30,6 +30,9 @@ struct Records {
   bool is_null = false;
   ByteView bytes;                // in-memory bytes, written first
   std::vector<FileRange> files;  // then these file ranges, in order (encode only)
+  // Encode only: when set, `bytes` are sent by reference (a splice of the frame) instead of
+  // being copied into it; this keeps them alive until the frame has been written.
+  std::shared_ptr<const void> keepalive{};
 
   static Records null() {
     Records r;

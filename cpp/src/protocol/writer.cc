@@ -78,10 +78,16 @@ void Writer::write_records(const Records& v, bool compact) {
   const uint64_t size = v.size();
   if (size > kMaxLength) encode_contract_violation("records longer than 2^31-1");
   write_length(static_cast<int64_t>(size), compact, /*is_string=*/false);
-  write_raw(v.bytes);
+  if (v.keepalive && !v.bytes.empty()) {
+    splices_.push_back(OutputFrame::Splice{buf_.size(), FileRange{v.keepalive, -1, 0, v.bytes.size()},
+                                           v.bytes});
+    spliced_bytes_ += v.bytes.size();
+  } else {
+    write_raw(v.bytes);
+  }
   for (const FileRange& f : v.files) {
     if (f.size == 0) continue;
-    splices_.push_back(OutputFrame::Splice{buf_.size(), f});
+    splices_.push_back(OutputFrame::Splice{buf_.size(), f, {}});
     spliced_bytes_ += f.size;
   }
 }
@@ -99,7 +105,7 @@ void Writer::write_tagged_field(uint32_t tag, const Writer& payload) {
   const size_t base = buf_.size();
   write_raw(payload.buf_);
   for (const OutputFrame::Splice& s : payload.splices_) {
-    splices_.push_back(OutputFrame::Splice{base + s.at, s.range});
+    splices_.push_back(OutputFrame::Splice{base + s.at, s.range, s.memory});
   }
   spliced_bytes_ += payload.spliced_bytes_;
 }

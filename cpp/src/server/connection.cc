@@ -208,6 +208,11 @@ awaitable<bool> Connection::send_frame(protocol::OutputFrame& frame) {
                                  asio::use_awaitable);
       pos = splice.at;
     }
+    if (splice.range.fd < 0) {
+      co_await asio::async_write(socket_, asio::buffer(splice.memory.data(), splice.memory.size()),
+                                 asio::use_awaitable);
+      continue;
+    }
     off_t offset = static_cast<off_t>(splice.range.offset);
     uint64_t left = splice.range.size;
     while (left > 0) {

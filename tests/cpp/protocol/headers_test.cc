@@ -189,6 +189,37 @@ TEST(ResponseFrame, FileBackedRecordsAreSpliced) {
   }
 }
 
+// A producer's batch travels as a memory splice; the bytes plus the splice in order are exactly
+// the frame a plain copy would have produced.
+TEST(RequestFrame, BorrowedRecordsAreSplicedNotCopied) {
+  auto batch = std::make_shared<Bytes>(bytes_of({1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  ProduceRequest body;
+  body.acks = -1;
+  body.timeout_ms = 1000;
+  auto& topic = body.topic_data.emplace_back();
+  topic.name = "t";
+  auto& partition = topic.partition_data.emplace_back();
+  partition.index = 2;
+  partition.records.bytes = ByteView(*batch);
+  ProduceRequest copied = body;
+  partition.records.keepalive = batch;
+  for (int16_t v : {int16_t{3}, int16_t{9}}) {
+    RequestHeader header{kProduce, v, 5, "client"};
+    OutputFrame spliced = encode_request(header, body);
+    OutputFrame plain = encode_request(header, copied);
+    ASSERT_EQ(spliced.splices.size(), 1u);
+    EXPECT_TRUE(plain.splices.empty());
+    EXPECT_LT(spliced.splices[0].range.fd, 0);
+    EXPECT_EQ(spliced.splices[0].memory.data(), batch->data());  // not copied
+    EXPECT_EQ(spliced.total_size(), plain.bytes.size());
+    Bytes joined(spliced.bytes.begin(), spliced.bytes.begin() + static_cast<ptrdiff_t>(spliced.splices[0].at));
+    joined.insert(joined.end(), batch->begin(), batch->end());
+    joined.insert(joined.end(), spliced.bytes.begin() + static_cast<ptrdiff_t>(spliced.splices[0].at),
+                  spliced.bytes.end());
+    EXPECT_EQ(joined, plain.bytes) << v;
+  }
+}
+
 TEST(RequestFrame, EncodeRequestRoundTrips) {
   RequestHeader header{kApiVersions, 3, 11, "client"};
   ApiVersionsRequest body;
