@@ -1,5 +1,6 @@
 // Three brokers in one process forming one cluster over real sockets: RF=3 topics, acks=all,
 // leader failover when a broker stops, its return to the ISR, and the committed records after.
+#include <future>
 #include <set>
 #include <thread>
 
@@ -432,6 +433,33 @@ class ElectLeadersTest : public ReplicatedClusterTest {
     return -100;  // absent
   }
 };
+
+// The same without a Kafka client: LocalCluster::elect_preferred_leaders.
+TEST_F(ElectLeadersTest, LocalClusterElectsPreferredLeaders) {
+  create_topic("lc", 2, 3);
+  auto state = wait_for("lc", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t preferred = state.replica_nodes.at(0);
+  auto elect = [&](std::vector<int32_t> partitions) {
+    std::promise<Result<void>> result;
+    cluster_->elect_preferred_leaders("lc", std::move(partitions),
+                                      [&](Result<void> r) { result.set_value(std::move(r)); });
+    return result.get_future().get();
+  };
+  EXPECT_TRUE(elect({}));  // already preferred everywhere: nothing to do is no error
+  ASSERT_TRUE(cluster_->stop_broker(preferred));
+  wait_for("lc", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != preferred; },
+           preferred);
+  auto away = elect({0});
+  ASSERT_FALSE(away);
+  EXPECT_EQ(away.error().code(), Errc::preferred_leader_not_available);
+  ASSERT_TRUE(cluster_->restart_broker(preferred));
+  wait_for("lc", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  ASSERT_TRUE(elect({}));
+  wait_for("lc", 0, [&](const auto& s) { return s.leader_id == preferred; }, -1, 2s);
+  auto missing = elect({5});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Errc::unknown_topic_or_partition);
+}
 
 TEST_F(ElectLeadersTest, PreferredElectionOnRequestOnly) {
   create_topic("el", 2, 3);
