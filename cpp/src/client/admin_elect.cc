@@ -7,8 +7,8 @@ using protocol::ElectLeadersRequest;
 using protocol::ElectLeadersResponse;
 
 void elect_leaders(Context& ctx, ElectionType type,
-                   const std::optional<std::vector<TopicPartition>>& partitions,
-                   Deadline deadline, Done<PartitionResults<void>> done) {
+                   const std::optional<std::vector<TopicPartition>>& partitions, Deadline deadline,
+                   Done<PartitionResults<void>> done) {
   using C = LambdaCall<int, PartitionResults<void>>;
   auto call = std::make_shared<C>(
       ctx, "ElectLeaders", deadline, unwrap(std::move(done)), [type, partitions](C& c) {
@@ -27,7 +27,9 @@ void elect_leaders(Context& ctx, ElectionType type,
             [request](int16_t) { return request; },
             c.track([&c](const Result<Response<ElectLeadersResponse>>& r) {
               if (!r) return c.retry_or_fail(0, r.error());
-              if (r->body.error_code != 0) return c.retry_or_fail(0, wire_error(r->body.error_code));
+              if (r->body.error_code != 0) {
+                return c.retry_or_fail(0, wire_error(r->body.error_code));
+              }
               PartitionResults<void> out;
               for (const auto& t : r->body.replica_election_results) {
                 for (const auto& p : t.partition_result) {

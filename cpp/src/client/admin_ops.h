@@ -73,8 +73,8 @@ void list_offsets(Context& ctx, const std::map<TopicPartition, OffsetSpec>& spec
 
 // ---- admin_elect.cc
 void elect_leaders(Context& ctx, ElectionType type,
-                   const std::optional<std::vector<TopicPartition>>& partitions,
-                   Deadline deadline, Done<PartitionResults<void>> done);
+                   const std::optional<std::vector<TopicPartition>>& partitions, Deadline deadline,
+                   Done<PartitionResults<void>> done);
 
 // ---- shared helpers
 

@@ -398,24 +398,24 @@ void ConsumerCore::validate_positions() {
     epochs[tp] = *p.position_epoch;
   }
   if (epochs.empty()) return;
-  validator_.validate(epochs, [this, tokens, alive = alive_](
-                                  std::map<TopicPartition, EpochEndAnswer> answers) {
-    if (!*alive || closed_) return;
-    for (const auto& [tp, answer] : answers) {
-      PartitionState* p = subscriptions_.find(tp);
-      auto token = tokens.find(tp);
-      // Sought, reset or revoked meanwhile: the answer is about a position we no longer have.
-      if (!p || token == tokens.end() || p->lookup != token->second ||
-          p->init != PartitionState::Init::validate) {
-        continue;
-      }
-      p->lookup = 0;
-      on_validated(tp, *p, answer);
-    }
-    update_positions();
-    fetcher_.maybe_send();
-    wake_();
-  });
+  validator_.validate(
+      epochs, [this, tokens, alive = alive_](std::map<TopicPartition, EpochEndAnswer> answers) {
+        if (!*alive || closed_) return;
+        for (const auto& [tp, answer] : answers) {
+          PartitionState* p = subscriptions_.find(tp);
+          auto token = tokens.find(tp);
+          // Sought, reset or revoked meanwhile: the answer is about a position we no longer have.
+          if (!p || token == tokens.end() || p->lookup != token->second ||
+              p->init != PartitionState::Init::validate) {
+            continue;
+          }
+          p->lookup = 0;
+          on_validated(tp, *p, answer);
+        }
+        update_positions();
+        fetcher_.maybe_send();
+        wake_();
+      });
 }
 
 void ConsumerCore::on_validated(const TopicPartition& tp, PartitionState& p,

@@ -22,10 +22,13 @@ using broker::testing::TestClient;
 constexpr int16_t kOffsetForLeaderEpoch = 23;
 
 const std::map<std::string, std::string> kFastFailover = {
-    {"broker.session.timeout.ms", "1000"},  {"broker.heartbeat.interval.ms", "100"},
+    {"broker.session.timeout.ms", "1000"},
+    {"broker.heartbeat.interval.ms", "100"},
     {"controller.quorum.election.timeout.ms", "300"},
-    {"replica.lag.time.max.ms", "2000"},    {"replica.fetch.backoff.ms", "50"},
-    {"replica.fetch.wait.max.ms", "100"},   {"kafkacore.tick.ms", "50"},
+    {"replica.lag.time.max.ms", "2000"},
+    {"replica.fetch.backoff.ms", "50"},
+    {"replica.fetch.wait.max.ms", "100"},
+    {"kafkacore.tick.ms", "50"},
     {"kafkacore.unsafe.bypass.fsync", "true"}};
 
 class ConsumerTruncationTest : public ::testing::Test {
@@ -126,10 +129,11 @@ class ConsumerTruncationTest : public ::testing::Test {
 
   // One controller and two brokers (start(2, 1) first): the partition's leader L and follower
   // F. F dies; L alone in the ISR acknowledges b-0, b-1, x-0..x-2 (offsets 5-9), which the
-  // consumer reads. L stops, loses offsets 7-9 (the x batch) from its disk, comes back and leads again (it is the only
-  // ISR member), and c-0..c-4 are written at offsets 7-11. A consumer at position 10 must not
-  // go on from 10 (it would skip c-0..c-2). `before_loss` runs once the consumer read all ten.
-  // `from_start`: seek to 0 after assigning (auto.offset.reset=none has no other way to start).
+  // consumer reads. L stops, loses offsets 7-9 (the x batch) from its disk, comes back and leads
+  // again (it is the only ISR member), and c-0..c-4 are written at offsets 7-11. A consumer at
+  // position 10 must not go on from 10 (it would skip c-0..c-2). `before_loss` runs once the
+  // consumer read all ten. `from_start`: seek to 0 after assigning (auto.offset.reset=none has no
+  // other way to start).
   void lose_tail_under(Consumer& consumer, const std::function<void()>& before_loss,
                        bool from_start = false) {
     create_topic("t", 2);
@@ -165,10 +169,11 @@ class ConsumerTruncationTest : public ::testing::Test {
 TEST_F(ConsumerTruncationTest, TruncationBelowThePositionResetsToTheDivergencePoint) {
   start(2, 1);
   const std::string bootstrap = cluster_->bootstrap_servers();
-  auto consumer = make_consumer(consumer_props(
-      bootstrap, {{"auto.offset.reset", "earliest"}, {"enable.auto.commit", "false"},
-                  {"group.id", "kip320"}, {"client.id", "kip320-reset"},
-                  {"metadata.max.age.ms", "500"}}));
+  auto consumer = make_consumer(consumer_props(bootstrap, {{"auto.offset.reset", "earliest"},
+                                                           {"enable.auto.commit", "false"},
+                                                           {"group.id", "kip320"},
+                                                           {"client.id", "kip320-reset"},
+                                                           {"metadata.max.age.ms", "500"}}));
   lose_tail_under(*consumer, [&] {
     // The committed offset carries the epoch of the last record read.
     ASSERT_TRUE(consumer->commit_sync(5s));
@@ -185,9 +190,10 @@ TEST_F(ConsumerTruncationTest, TruncationBelowThePositionResetsToTheDivergencePo
   EXPECT_TRUE(errors.empty()) << ::testing::PrintToString(errors);
 
   // A consumer starting from the committed offset (10, from before the loss) validates it too.
-  auto late = make_consumer(consumer_props(
-      bootstrap, {{"auto.offset.reset", "latest"}, {"enable.auto.commit", "false"},
-                  {"group.id", "kip320"}, {"client.id", "kip320-late"}}));
+  auto late = make_consumer(consumer_props(bootstrap, {{"auto.offset.reset", "latest"},
+                                                       {"enable.auto.commit", "false"},
+                                                       {"group.id", "kip320"},
+                                                       {"client.id", "kip320-late"}}));
   ASSERT_TRUE(late->assign({tp_of("t", 0)}));
   read = poll_records(*late, 5, &errors);
   ASSERT_EQ(read.size(), 5u) << ::testing::PrintToString(errors);
@@ -197,10 +203,12 @@ TEST_F(ConsumerTruncationTest, TruncationBelowThePositionResetsToTheDivergencePo
 
 TEST_F(ConsumerTruncationTest, TruncationWithoutResetPolicyIsAnError) {
   start(2, 1);
-  auto consumer = make_consumer(consumer_props(
-      cluster_->bootstrap_servers(),
-      {{"auto.offset.reset", "none"}, {"client.id", "kip320-none"}, {"metadata.max.age.ms", "500"}}));
-  lose_tail_under(*consumer, [] {}, /*from_start=*/true);
+  auto consumer = make_consumer(
+      consumer_props(cluster_->bootstrap_servers(), {{"auto.offset.reset", "none"},
+                                                     {"client.id", "kip320-none"},
+                                                     {"metadata.max.age.ms", "500"}}));
+  lose_tail_under(
+      *consumer, [] {}, /*from_start=*/true);
   if (HasFatalFailure()) return;
   std::vector<std::string> errors;
   auto read = poll_records(*consumer, 1, &errors, 5s);
@@ -222,10 +230,10 @@ TEST_F(ConsumerTruncationTest, CleanLeaderChangeIsValidatedWithoutSkipsOrRereads
   create_topic("f", 3);
   TestProducer producer(cluster_->bootstrap_servers());
   producer.produce("f", 0, "a", 20);
-  auto consumer = make_consumer(consumer_props(
-      cluster_->bootstrap_servers(),
-      {{"auto.offset.reset", "earliest"}, {"client.id", "kip320-clean"},
-       {"metadata.max.age.ms", "500"}}));
+  auto consumer = make_consumer(
+      consumer_props(cluster_->bootstrap_servers(), {{"auto.offset.reset", "earliest"},
+                                                     {"client.id", "kip320-clean"},
+                                                     {"metadata.max.age.ms", "500"}}));
   ASSERT_TRUE(consumer->assign({tp_of("f", 0)}));
   auto read = poll_records(*consumer, 20, nullptr);
   ASSERT_EQ(read.size(), 20u);

@@ -295,7 +295,9 @@ TEST_F(ReplicatedClusterTest, DeleteRecordsWaitsForEveryInSyncReplica) {
   create_topic("trim", 1, 3);
   auto state = wait_for("trim", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
   for (int i = 0; i < 4; ++i) {
-    ASSERT_EQ(produce_all(state.leader_id, "trim", 0, make_batch("r" + std::to_string(i), 5)).error_code, 0);
+    ASSERT_EQ(
+        produce_all(state.leader_id, "trim", 0, make_batch("r" + std::to_string(i), 5)).error_code,
+        0);
   }
   auto delete_before = [&](int64_t offset, int32_t timeout_ms) {
     DeleteRecordsRequest req;
@@ -447,15 +449,17 @@ TEST_F(ElectLeadersTest, LocalClusterElectsPreferredLeaders) {
   };
   EXPECT_TRUE(elect({}));  // already preferred everywhere: nothing to do is no error
   ASSERT_TRUE(cluster_->stop_broker(preferred));
-  wait_for("lc", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != preferred; },
-           preferred);
+  wait_for(
+      "lc", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != preferred; },
+      preferred);
   auto away = elect({0});
   ASSERT_FALSE(away);
   EXPECT_EQ(away.error().code(), Errc::preferred_leader_not_available);
   ASSERT_TRUE(cluster_->restart_broker(preferred));
   wait_for("lc", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
   ASSERT_TRUE(elect({}));
-  wait_for("lc", 0, [&](const auto& s) { return s.leader_id == preferred; }, -1, 2s);
+  wait_for(
+      "lc", 0, [&](const auto& s) { return s.leader_id == preferred; }, -1, 2s);
   auto missing = elect({5});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), Errc::unknown_topic_or_partition);

@@ -349,9 +349,10 @@ TEST_F(DataLossScenarios, Kip320ZombieFollowerWithStaleEpochIsFenced) {
 
 // The consumer's side (KIP-320): a consumer read m1..m4 from A (epoch 0; B had been shrunk out,
 // so A's HW covered all four). A dies and B is elected uncleanly with m1, m2 only, then writes
-// o0, o1 at offsets 2, 3. The consumer, at position 4 with last-seen epoch 0, is fenced when it fetches
-// with its old current epoch, and OffsetForLeaderEpoch(epoch 0) on B ends at 2 < 4: its position
-// lies past the truncation point, which it can only detect this way (offset 2.. exists on B).
+// o0, o1 at offsets 2, 3. The consumer, at position 4 with last-seen epoch 0, is fenced when it
+// fetches with its old current epoch, and OffsetForLeaderEpoch(epoch 0) on B ends at 2 < 4: its
+// position lies past the truncation point, which it can only detect this way (offset 2.. exists on
+// B).
 TEST_F(DataLossScenarios, Kip320ConsumerPositionPastTruncationIsDetected) {
   Replica& a = add(1);
   Replica& b = add(2);

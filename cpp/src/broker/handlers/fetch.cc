@@ -80,7 +80,8 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
     }
     // The epoch first, as Kafka does: a fetcher with stale metadata hears FENCED_LEADER_EPOCH
     // (a zombie follower is never recorded as caught up), one ahead of us UNKNOWN_LEADER_EPOCH.
-    const Errc epoch_error = partition ? partition->check_leader_epoch(w.current_leader_epoch) : Errc::none;
+    const Errc epoch_error =
+        partition ? partition->check_leader_epoch(w.current_leader_epoch) : Errc::none;
     if (!partition) {
       data.error_code = error_code(Errc::unknown_topic_or_partition);
     } else if (epoch_error != Errc::none) {

@@ -118,8 +118,8 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker) 
     for (size_t i = 0; i < waiting.size(); ++i) {
       auto* partition = waiting[i].first;
       // It may complete inside the call (the low watermark is there already).
-      wait->slots[i].wait_id = partition->wait_for_low_watermark(
-          waiting[i].second, [wait, i, partition](Errc e) {
+      wait->slots[i].wait_id =
+          partition->wait_for_low_watermark(waiting[i].second, [wait, i, partition](Errc e) {
             auto& slot = wait->slots[i];
             if (slot.finished) return;
             slot.finished = true;
@@ -206,7 +206,8 @@ void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker&
               out.error_code = error_code(missing_partition_error(broker, t.topic, p.partition));
               continue;
             }
-            if (auto bad = partition->check_leader_epoch(p.current_leader_epoch); bad != Errc::none) {
+            if (auto bad = partition->check_leader_epoch(p.current_leader_epoch);
+                bad != Errc::none) {
               out.error_code = error_code(bad);
               continue;
             }
