@@ -359,6 +359,30 @@ class PyAdminClient {
     return split(answer, &py_tp, [](int64_t low) { return low; });
   }
 
+  // ---- leaders
+
+  // (partitions elected, {partition: error}); partitions None: every partition.
+  std::pair<std::vector<TP>, std::map<TP, ItemError>> elect_leaders(
+      std::optional<std::vector<TP>> partitions, bool unclean, std::optional<double> timeout) {
+    std::optional<std::vector<client::TopicPartition>> tps;
+    if (partitions) {
+      tps.emplace();
+      for (const auto& tp : *partitions) tps->push_back(tp_of(tp));
+    }
+    const auto type = unclean ? client::ElectionType::unclean : client::ElectionType::preferred;
+    auto t = timeout_of(timeout);
+    auto answer = run([&](client::AdminClient& a) { return a.elect_leaders(type, tps, t); });
+    std::pair<std::vector<TP>, std::map<TP, ItemError>> out;
+    for (const auto& [tp, r] : answer) {
+      if (r) {
+        out.first.push_back(py_tp(tp));
+      } else {
+        out.second.emplace(py_tp(tp), item_error(r.error()));
+      }
+    }
+    return out;
+  }
+
   // specs: -1 latest, -2 earliest, -3 max timestamp, else a timestamp (ms). Values:
   // (offset, timestamp, leader_epoch).
   PerItem<TP, std::tuple<int64_t, int64_t, int32_t>> list_offsets(
@@ -432,6 +456,8 @@ void register_admin(py::module_& m) {
       .def("delete_records", &PyAdminClient::delete_records, arg("before_offsets"), timeout)
       .def("list_offsets", &PyAdminClient::list_offsets, arg("specs"),
            arg("read_committed") = false, timeout)
+      .def("elect_leaders", &PyAdminClient::elect_leaders, arg("partitions") = py::none(),
+           arg("unclean") = false, timeout)
       .def("describe_cluster", &PyAdminClient::describe_cluster, timeout)
       .def("close", &PyAdminClient::close);
 }

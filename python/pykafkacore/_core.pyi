@@ -272,6 +272,11 @@ class AdminClient:
     def delete_records(
         self, before_offsets: _Mapping[_TP, int], timeout: float | None = None
     ) -> tuple[dict[_TP, int], dict[_TP, tuple[int, str]]]: ...
+    # (partitions elected, {(topic, partition): (code, message)}); None: every partition
+    def elect_leaders(
+        self, partitions: Sequence[_TP] | None = None, unclean: bool = False,
+        timeout: float | None = None
+    ) -> tuple[list[_TP], dict[_TP, tuple[int, str]]]: ...
     # specs: -1 latest, -2 earliest, -3 max timestamp, else a timestamp (ms);
     # results: {(topic, partition): (offset, timestamp, leader_epoch)}
     def list_offsets(

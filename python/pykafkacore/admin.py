@@ -472,6 +472,22 @@ class AdminClient:
         _check("partition", _keyed(errors, _topic_partition), out)
         return out
 
+    # ---- leaders
+
+    def elect_leaders(self, partitions: Iterable[TopicPartitionLike] | None = None, *,
+                      unclean: bool = False,
+                      timeout: float | None = None) -> list[TopicPartition]:
+        """Leader election (Kafka's ElectLeaders) for these partitions, or every partition:
+        the preferred (first assigned) replica leads where it is alive and in sync, or with
+        ``unclean`` any live replica. Returns the partitions whose leader was elected; one
+        whose replica already leads is not an error (``ElectionNotNeeded`` is left out)."""
+        native = None if partitions is None else [_tp(tp) for tp in partitions]
+        elected, errors = self._native.elect_leaders(native, unclean, timeout)
+        errors = {tp: e for tp, e in errors.items() if e[0] != _ELECTION_NOT_NEEDED}
+        out = [TopicPartition(*tp) for tp in elected]
+        _check("partition", _keyed(errors, _topic_partition), out)
+        return out
+
     # ---- cluster
 
     def describe_cluster(self, *, timeout: float | None = None) -> ClusterDescription:
@@ -507,6 +523,9 @@ class AdminClient:
 
 # ------------------------------------------------------------------------------------------------
 # Conversions
+
+
+_ELECTION_NOT_NEEDED = 84
 
 
 def _check(what: str, errors: Mapping[K, tuple[int, str]], results: Any) -> None:

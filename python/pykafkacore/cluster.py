@@ -443,6 +443,47 @@ class Cluster:
         with self._lock:
             self._backend_or_raise().delete_topic(name, timeout)
 
+    def elect_leaders(self, topic: str | None = None, partitions: Iterable[int] | None = None,
+                      *, timeout: float = 30.0) -> dict[tuple[str, int], int]:
+        """Preferred leader election (Kafka's ElectLeaders, through pykafkacore's AdminClient)
+        for ``partitions`` of ``topic`` (all of them by default), or every partition of every
+        topic; returns once the cluster's metadata shows each of those partitions led by its
+        preferred (first) replica, as ``{(topic, partition): leader}``. Raises the
+        ``KafkaError`` of a partition whose preferred replica cannot lead (not alive or not in
+        sync: ``PreferredLeaderNotAvailable``), and TimeoutError."""
+        from .admin import AdminClient
+
+        if partitions is not None and topic is None:
+            raise ValueError("partitions need a topic")
+        with self._lock:
+            bootstrap = self._backend_or_raise().bootstrap_servers
+        wanted: list[tuple[str, int]] | None = None
+        if topic is not None:
+            ids = (list(partitions) if partitions is not None
+                   else [p.partition for p in self.topic(topic).partitions])
+            wanted = [(topic, p) for p in ids]
+        deadline = time.monotonic() + timeout
+        with AdminClient(bootstrap) as admin:
+            admin.elect_leaders(wanted, timeout=timeout)
+
+        def leaders() -> dict[tuple[str, int], int] | None:
+            out = {}
+            for name, info in self.topics(internal=True).items():
+                for p in info.partitions:
+                    if wanted is not None and (name, p.partition) not in wanted:
+                        continue
+                    if p.leader is None or (p.replicas and p.leader != p.replicas[0]):
+                        return None
+                    out[(name, p.partition)] = p.leader
+            return out
+
+        while (led := leaders()) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the preferred replicas did not all lead within "
+                                   f"{timeout} s")
+            time.sleep(0.02)
+        return led
+
     # -- faults ----------------------------------------------------------------------------------
 
     def kill(self, broker_id: int) -> None:

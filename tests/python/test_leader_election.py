@@ -1,6 +1,7 @@
 """Preferred-replica leader election after a broker returns: automatically
 (``auto.leader.rebalance.enable``, every ``leader.imbalance.check.interval.seconds``) and on
-request (ElectLeaders, here through confluent-kafka's AdminClient)."""
+request (ElectLeaders: ``Cluster.elect_leaders``, pykafkacore's and confluent-kafka's
+AdminClient)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import time
 
 import pytest
 
+import pykafkacore
 from pykafkacore import Cluster
 
-ck = pytest.importorskip("confluent_kafka")
-from confluent_kafka import TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
+try:
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient
+except ImportError:  # pragma: no cover - confluent-kafka not installed
+    TopicPartition = AdminClient = None
 
 try:
-    from confluent_kafka import ElectionType  # noqa: E402
-except ImportError:  # pragma: no cover - older confluent-kafka
+    from confluent_kafka import ElectionType
+except ImportError:  # pragma: no cover - older or no confluent-kafka
     ElectionType = None
 
 
@@ -73,3 +77,39 @@ def test_elect_leaders_preferred_through_the_admin_client() -> None:
         again = admin.elect_leaders(ElectionType.PREFERRED, [tp]).result(timeout=15)
         [error] = again.values()
         assert error is not None and error.name() == "ELECTION_NOT_NEEDED"
+
+
+def test_cluster_elect_leaders_returns_leadership_to_the_preferred_replicas() -> None:
+    with Cluster(3, auto_leader_rebalance_enable=False) as cluster:
+        cluster.create_topic("helper", partitions=3)
+        cluster.create_topic("other", partitions=1)
+        preferred = bounce_preferred(cluster, "helper")
+        assert cluster.topic("helper").partitions[0].leader != preferred
+        led = cluster.elect_leaders("helper", [0])
+        assert led == {("helper", 0): preferred}
+        assert cluster.topic("helper").partitions[0].leader == preferred
+        # Everything, when nothing is asked for; nothing to do is no error.
+        led = cluster.elect_leaders()
+        topics = cluster.topics(internal=True)
+        assert set(led) == {(n, p.partition) for n, t in topics.items() for p in t.partitions}
+        for (name, p), leader in led.items():
+            assert leader == topics[name].partitions[p].replicas[0]
+        assert cluster.elect_leaders("other") == {("other", 0): topics["other"].partitions[0].leader}
+
+
+def test_admin_client_elect_leaders() -> None:
+    with Cluster(3, auto_leader_rebalance_enable=False) as cluster:
+        cluster.create_topic("adm", partitions=1)
+        preferred = bounce_preferred(cluster, "adm")
+        with pykafkacore.AdminClient(cluster.bootstrap_servers) as admin:
+            assert admin.elect_leaders([("adm", 0)]) == [("adm", 0)]
+            wait_for(lambda: cluster.topic("adm").partitions[0].leader == preferred,
+                     what="the preferred replica leading")
+            assert admin.elect_leaders([("adm", 0)]) == []  # already leading: not an error
+            # A preferred replica that is down cannot lead.
+            cluster.stop(preferred)
+            wait_for(lambda: cluster.topic("adm").partitions[0].leader not in (None, preferred),
+                     what="a new leader")
+            with pytest.raises(pykafkacore.KafkaError) as raised:
+                admin.elect_leaders([("adm", 0)], timeout=5)
+            assert raised.value.code == 80  # PREFERRED_LEADER_NOT_AVAILABLE

@@ -15,6 +15,8 @@ struct SessionPartition {
   int64_t fetch_offset = 0;
   int32_t max_bytes = 0;
   int64_t log_start_offset = -1;  // the follower's, unused for consumers
+  // KIP-320: checked on every fetch of the session, also when the request leaves it out.
+  int32_t current_leader_epoch = -1;
   // What the last answer told the client, to decide whether the next one must mention it.
   int64_t reported_high_watermark = -1;
   int64_t reported_log_start_offset = -1;

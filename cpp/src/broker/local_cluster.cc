@@ -239,6 +239,48 @@ void LocalCluster::delete_topic(const std::string& name, Broker::Done done) {
   if (!posted) (*shared)(make_error(Errc::request_timed_out, "the broker did not take the request"));
 }
 
+void LocalCluster::elect_preferred_leaders(const std::string& topic,
+                                           std::vector<int32_t> partitions, Broker::Done done) {
+  Broker* b = serving_broker();
+  if (!b) {
+    return done(make_error(Errc::broker_not_available, "no broker is running (or all are paused)"));
+  }
+  struct Gather {
+    Broker::Done done;
+    Result<void> result;
+    int outstanding = 1;
+    void finish() {
+      if (--outstanding == 0) done(std::move(result));
+    }
+  };
+  auto gather = std::make_shared<Gather>(Gather{std::move(done), {}, 1});
+  const bool posted =
+      b->run_on_reactor([b, topic, partitions = std::move(partitions), gather]() mutable {
+        if (partitions.empty()) {
+          if (const auto* state = b->image().topic(topic)) {
+            for (size_t i = 0; i < state->partitions.size(); ++i) {
+              partitions.push_back(static_cast<int32_t>(i));
+            }
+          } else {
+            gather->result = make_error(Errc::unknown_topic_or_partition, "no topic " + topic);
+          }
+        }
+        for (int32_t p : partitions) {
+          ++gather->outstanding;
+          b->elect_preferred_leader(topic, p, [gather](Result<void> r) {
+            if (!r && r.error().code() != Errc::election_not_needed && gather->result) {
+              gather->result = std::move(r);
+            }
+            gather->finish();
+          });
+        }
+        gather->finish();
+      });
+  if (!posted) {
+    gather->done(make_error(Errc::request_timed_out, "the broker did not take the request"));
+  }
+}
+
 std::vector<int32_t> LocalCluster::topic_lagging(const std::string& name, bool present) const {
   std::vector<int32_t> lagging;
   const auto freshest = image();

@@ -93,6 +93,12 @@ class LocalCluster {
   void create_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
                     const std::map<std::string, std::string>& configs, Broker::Done done);
   void delete_topic(const std::string& name, Broker::Done done);
+  // Preferred leader election (as ElectLeaders PREFERRED) for `partitions` of `topic` (empty:
+  // every partition of it). `done` once the serving broker's image shows each led by its
+  // preferred replica (one that already was counts as done), or with the first error
+  // (PREFERRED_LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, ...).
+  void elect_preferred_leaders(const std::string& topic, std::vector<int32_t> partitions,
+                               Broker::Done done);
   // The brokers that do not show `name` as wanted yet: present with a leader for every
   // partition, or gone. Counted are running, unpaused brokers the freshest image has unfenced.
   std::vector<int32_t> topic_lagging(const std::string& name, bool present) const;

@@ -257,6 +257,15 @@ Result<std::map<TopicPartition, Result<ListedOffset>>> AdminClient::list_offsets
       });
 }
 
+Result<std::map<TopicPartition, Result<void>>> AdminClient::elect_leaders(
+    ElectionType type, const std::optional<std::vector<TopicPartition>>& partitions,
+    Timeout timeout) {
+  return run<admin::PartitionResults<void>>(
+      *state_, timeout, [type, partitions](admin::Context& ctx, admin::Deadline d, auto done) {
+        admin::elect_leaders(ctx, type, partitions, d, std::move(done));
+      });
+}
+
 Result<ClusterDescription> AdminClient::describe_cluster(Timeout timeout) {
   return run<ClusterDescription>(*state_, timeout,
                                  [](admin::Context& ctx, admin::Deadline d, auto done) {

@@ -153,6 +153,9 @@ class OffsetSpec {
   int64_t value_;
 };
 
+// ElectLeaders' kinds: the preferred (first assigned) replica, or any live one (unclean).
+enum class ElectionType : int8_t { preferred = 0, unclean = 1 };
+
 struct ListedOffset {
   int64_t offset = -1;     // -1: no record at or after the timestamp
   int64_t timestamp = -1;  // the record's timestamp for timestamp lookups, else -1
@@ -236,6 +239,15 @@ class AdminClient {
   // ListOffsets at each partition's leader. read_committed: "latest" is the last stable offset.
   Result<std::map<TopicPartition, Result<ListedOffset>>> list_offsets(
       const std::map<TopicPartition, OffsetSpec>& specs, bool read_committed = false,
+      Timeout timeout = {});
+
+  // ---- leaders
+  // ElectLeaders through any broker (it forwards to the controller). nullopt: every partition,
+  // and the answer then names only those that needed an election. Per partition:
+  // ELECTION_NOT_NEEDED when the replica already leads, PREFERRED_LEADER_NOT_AVAILABLE when it
+  // is not alive and in sync, UNKNOWN_TOPIC_OR_PARTITION.
+  Result<std::map<TopicPartition, Result<void>>> elect_leaders(
+      ElectionType type, const std::optional<std::vector<TopicPartition>>& partitions,
       Timeout timeout = {});
 
   // ---- cluster

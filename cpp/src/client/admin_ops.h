@@ -71,6 +71,11 @@ void list_offsets(Context& ctx, const std::map<TopicPartition, OffsetSpec>& spec
                   bool read_committed, Deadline deadline,
                   Done<PartitionResults<ListedOffset>> done);
 
+// ---- admin_elect.cc
+void elect_leaders(Context& ctx, ElectionType type,
+                   const std::optional<std::vector<TopicPartition>>& partitions, Deadline deadline,
+                   Done<PartitionResults<void>> done);
+
 // ---- shared helpers
 
 // The single answer of a one-key call (key 0).

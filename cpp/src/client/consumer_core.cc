@@ -23,6 +23,7 @@ ConsumerCore::ConsumerCore(asio::io_context& io, const ConsumerConfig& config,
       network_(io, config.client),
       subscriptions_(config.auto_offset_reset),
       lister_(network_, config.isolation_level),
+      validator_(network_),
       fetcher_(network_, subscriptions_, config_, [this] {
         update_positions();  // an OFFSET_OUT_OF_RANGE may have asked for a reset
         wake_();
@@ -77,6 +78,7 @@ void ConsumerCore::close() {
   timer_->cancel();
   fetcher_.close();
   lister_.close();
+  validator_.close();
   if (committer_) committer_->close();
   if (coordinator_) coordinator_->close();
   network_.close();
@@ -274,6 +276,7 @@ std::vector<TopicPartition> ConsumerCore::paused() const {
 
 void ConsumerCore::update_positions() {
   if (closed_) return;
+  validate_positions();
   const auto now = Clock::now();
   const auto backoff = network_.options().retry_backoff;
   const auto deadline = now + network_.options().request_timeout;
@@ -331,6 +334,8 @@ void ConsumerCore::update_positions() {
             auto it = r->find(tp);
             if (it != r->end() && it->second) {
               subscriptions_.seek(*p, it->second->offset, it->second->leader_epoch);
+              // KIP-320: the log may have been truncated below a committed offset since.
+              subscriptions_.request_validation(*p);
             } else {
               p->init = PartitionState::Init::reset;
               p->reset_policy = subscriptions_.default_reset();
@@ -364,11 +369,106 @@ void ConsumerCore::update_positions() {
                        continue;
                      }
                      subscriptions_.seek(*p, listed->offset, listed->leader_epoch);
+                     if (listed->leader_epoch) p->leader_epoch = *listed->leader_epoch;
                    }
                    fetcher_.maybe_send();
                    wake_();
                  });
   }
+}
+
+void ConsumerCore::validate_positions() {
+  const auto now = Clock::now();
+  const ClusterMetadata& md = network_.metadata();
+  std::map<TopicPartition, int32_t> epochs;
+  std::map<TopicPartition, uint64_t> tokens;
+  for (auto& [tp, p] : subscriptions_.partitions()) {
+    const PartitionInfo* info = md.partition(tp.topic, tp.partition);
+    if (p.init == PartitionState::Init::ready && info && info->leader_epoch >= 0) {
+      if (p.leader_epoch >= 0 && info->leader_epoch > p.leader_epoch) {
+        subscriptions_.request_validation(p);
+      }
+      if (p.init == PartitionState::Init::ready) {
+        p.leader_epoch = std::max(p.leader_epoch, info->leader_epoch);
+      }
+    }
+    if (p.init != PartitionState::Init::validate || p.lookup != 0 || now < p.retry_after) continue;
+    p.lookup = next_lookup_++;
+    tokens[tp] = p.lookup;
+    epochs[tp] = *p.position_epoch;
+  }
+  if (epochs.empty()) return;
+  validator_.validate(
+      epochs, [this, tokens, alive = alive_](std::map<TopicPartition, EpochEndAnswer> answers) {
+        if (!*alive || closed_) return;
+        for (const auto& [tp, answer] : answers) {
+          PartitionState* p = subscriptions_.find(tp);
+          auto token = tokens.find(tp);
+          // Sought, reset or revoked meanwhile: the answer is about a position we no longer have.
+          if (!p || token == tokens.end() || p->lookup != token->second ||
+              p->init != PartitionState::Init::validate) {
+            continue;
+          }
+          p->lookup = 0;
+          on_validated(tp, *p, answer);
+        }
+        update_positions();
+        fetcher_.maybe_send();
+        wake_();
+      });
+}
+
+void ConsumerCore::on_validated(const TopicPartition& tp, PartitionState& p,
+                                const EpochEndAnswer& answer) {
+  const auto now = Clock::now();
+  const auto backoff = network_.options().retry_backoff;
+  if (answer.error == Errc::unsupported_version) {
+    // A broker without OffsetForLeaderEpoch v2 cannot check: go on, as Java does.
+    p.init = PartitionState::Init::ready;
+    p.leader_epoch = answer.current_leader_epoch;
+    return;
+  }
+  if (answer.error != Errc::none) {
+    KC_LOG(debug, "consumer", "position validation failed; retrying",
+           {{"partition", tp.to_string()}, {"error", std::string(errc_name(answer.error))}});
+    if (invalidates_metadata(answer.error) || answer.error == Errc::leader_not_available) {
+      network_.update_metadata();
+    }
+    p.retry_after = now + backoff;
+    return;
+  }
+  const bool reset_allowed = subscriptions_.default_reset() != OffsetResetPolicy::none;
+  auto truncated = [&](const std::string& divergence) {
+    // Java's LogTruncationException (an OffsetOutOfRangeException): poll() reports it until
+    // the user seeks.
+    p.error = Error(Errc::offset_out_of_range,
+                    "log truncation detected for " + tp.to_string() + " at offset " +
+                        std::to_string(p.position) + divergence +
+                        " and auto.offset.reset is none; seek() to a position");
+    p.retry_after = now + std::max(backoff, std::chrono::milliseconds(1000));
+  };
+  if (answer.epoch < 0 || answer.end_offset < 0) {
+    // The leader knows nothing of the epoch we read under: no divergence point to go back to.
+    if (!reset_allowed) return truncated("");
+    KC_LOG(info, "consumer", "log truncation detected; resetting the offset",
+           {{"partition", tp.to_string()}, {"offset", std::to_string(p.position)}});
+    subscriptions_.request_reset(p, subscriptions_.default_reset());
+    return;
+  }
+  if (answer.end_offset < p.position) {
+    if (!reset_allowed) {
+      return truncated(" (the log diverges from offset " + std::to_string(answer.end_offset) + ")");
+    }
+    // Records from the divergence point on were never the leader's: read from there again.
+    KC_LOG(info, "consumer", "log truncation detected; resetting to the first diverging offset",
+           {{"partition", tp.to_string()},
+            {"offset", std::to_string(p.position)},
+            {"reset_to", std::to_string(answer.end_offset)}});
+    subscriptions_.seek(p, answer.end_offset, answer.epoch);
+  } else {
+    p.init = PartitionState::Init::ready;
+  }
+  p.leader_epoch = answer.current_leader_epoch;
 }
 
 // ---- offsets

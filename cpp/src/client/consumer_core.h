@@ -22,6 +22,7 @@
 #include "client/list_offsets.h"
 #include "client/network_client.h"
 #include "client/offset_committer.h"
+#include "client/offset_validator.h"
 #include "client/subscription_state.h"
 
 namespace kafkacore::client {
@@ -119,6 +120,10 @@ class ConsumerCore {
  private:
   void tick();
   void update_positions();
+  // KIP-320: positions whose leader changed (the metadata shows a newer leader epoch) go to
+  // validation; positions awaiting it are checked with OffsetForLeaderEpoch.
+  void validate_positions();
+  void on_validated(const TopicPartition& tp, PartitionState& p, const EpochEndAnswer& answer);
   void maybe_auto_commit();
   void want_subscription_topics();
   void describe_attempt(std::optional<std::vector<std::string>> topics, Clock::time_point deadline,
@@ -130,6 +135,7 @@ class ConsumerCore {
   NetworkClient network_;
   SubscriptionState subscriptions_;
   ListOffsetsClient lister_;
+  OffsetValidator validator_;
   Fetcher fetcher_;
   std::unique_ptr<OffsetCommitter> committer_;
   std::unique_ptr<ConsumerCoordinator> coordinator_;

@@ -170,10 +170,16 @@ bool Fetcher::handle_partition(const TopicPartition& tp, PartitionState& p, int6
              {{"partition", tp.to_string()}, {"offset", std::to_string(fetch_offset)}});
       subscriptions_.request_reset(p, subscriptions_.default_reset());
       return true;
-    case Errc::not_leader_or_follower:
-    case Errc::unknown_topic_or_partition:
     case Errc::fenced_leader_epoch:
     case Errc::unknown_leader_epoch:
+      // KIP-320: the leader changed under us; check the position against its log before
+      // fetching again (once the metadata has caught up, the validator names its epoch).
+      network_.update_metadata();
+      subscriptions_.request_validation(p);
+      p.retry_after = now + backoff;
+      return true;
+    case Errc::not_leader_or_follower:
+    case Errc::unknown_topic_or_partition:
     case Errc::leader_not_available:
     case Errc::kafka_storage_error:
     case Errc::unknown_topic_id:

@@ -142,6 +142,14 @@ void SubscriptionState::request_reset(PartitionState& p, OffsetResetPolicy polic
   clear_buffer(p);
 }
 
+void SubscriptionState::request_validation(PartitionState& p) {
+  if (!p.position_epoch || p.init != PartitionState::Init::ready) return;
+  p.init = PartitionState::Init::validate;
+  p.lookup = 0;
+  p.retry_after = {};
+  clear_buffer(p);
+}
+
 void SubscriptionState::set_paused(PartitionState& p, bool paused) {
   if (p.paused == paused) return;
   p.paused = paused;

@@ -36,12 +36,17 @@ struct FetchedChunk {
 
 struct PartitionState {
   // committed: waiting for the group's committed offset; reset: for auto.offset.reset (or an
-  // explicit seek_to_beginning/end) through ListOffsets; ready: the position is known.
-  enum class Init : uint8_t { committed, reset, ready };
+  // explicit seek_to_beginning/end) through ListOffsets; validate: the position is known but
+  // must be checked against the leader's log first (KIP-320: OffsetForLeaderEpoch after a
+  // leader change or for a committed offset); ready: the position is known.
+  enum class Init : uint8_t { committed, reset, validate, ready };
   Init init = Init::committed;
   OffsetResetPolicy reset_policy = OffsetResetPolicy::latest;
   int64_t position = 0;
   std::optional<int32_t> position_epoch;  // leader epoch of the last record returned
+  // The partition's leader epoch (from metadata) the position was last known good under: a
+  // newer one means the leader changed and the position is validated again (KIP-320).
+  int32_t leader_epoch = -1;
   int64_t fetch_offset = 0;
   bool paused = false;
   bool fetch_in_flight = false;
@@ -95,6 +100,10 @@ class SubscriptionState {
   // Moves the position (and the fetch offset) to `offset`, dropping prefetched records.
   void seek(PartitionState& p, int64_t offset, std::optional<int32_t> epoch = std::nullopt);
   void request_reset(PartitionState& p, OffsetResetPolicy policy);
+  // KIP-320: keep the position but check it with OffsetForLeaderEpoch before fetching again.
+  // Prefetched records are dropped: they came from a leader whose log may have been truncated.
+  // A position without a leader epoch cannot be checked and stays as it is.
+  void request_validation(PartitionState& p);
   void set_paused(PartitionState& p, bool paused);
   // Drops prefetched records; the next fetch starts at the position again.
   void clear_buffer(PartitionState& p);

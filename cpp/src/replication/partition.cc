@@ -172,6 +172,13 @@ Partition::~Partition() = default;
 
 bool Partition::is_leader() const { return leading_; }
 
+Errc Partition::check_leader_epoch(int32_t current_leader_epoch) const {
+  if (current_leader_epoch < 0) return Errc::none;
+  if (current_leader_epoch > state_.leader_epoch.value()) return Errc::unknown_leader_epoch;
+  if (current_leader_epoch < state_.leader_epoch.value()) return Errc::fenced_leader_epoch;
+  return Errc::none;
+}
+
 void Partition::load_high_watermark(Offset checkpointed) {
   if (legacy()) {
     high_watermark_ = log_->log_end_offset();
@@ -242,6 +249,8 @@ void Partition::become_leader(const ReplicaState& state, int64_t now_ms) {
   if (maybe_advance_high_watermark()) {
     complete_waits();
     notify_appended();
+  } else {
+    complete_waits();  // a smaller ISR may have raised the low watermark
   }
 }
 
@@ -283,11 +292,14 @@ bool Partition::maybe_advance_high_watermark() {
   return true;
 }
 
-void Partition::record_follower_fetch(int32_t replica_id, Offset fetch_offset, int64_t now_ms) {
+void Partition::record_follower_fetch(int32_t replica_id, Offset fetch_offset, int64_t now_ms,
+                                      Offset log_start) {
   if (!leading_ || legacy()) return;
   auto it = followers_.find(replica_id);
   if (it == followers_.end()) return;  // not an assigned replica
   FollowerProgress& f = it->second;
+  const bool log_start_moved = log_start >= Offset{0} && log_start != f.log_start;
+  if (log_start >= Offset{0}) f.log_start = log_start;
   const Offset leader_end = log_->log_end_offset();
   // Kafka's lastCaughtUpTimeMs: caught up now if it has all we have; else caught up as of its
   // previous fetch if it now has what we had then. A follower fetching steadily at the log end
@@ -303,6 +315,8 @@ void Partition::record_follower_fetch(int32_t replica_id, Offset fetch_offset, i
   if (maybe_advance_high_watermark()) {
     complete_waits();
     notify_appended();
+  } else if (log_start_moved) {
+    complete_waits();
   }
 }
 
@@ -367,8 +381,11 @@ void Partition::cancel_wait(uint64_t id) { waits_.erase(id); }
 
 void Partition::complete_waits() {
   std::vector<std::function<void(Errc)>> ready;
+  const Offset low = low_watermark();
   for (auto it = waits_.begin(); it != waits_.end();) {
-    if (it->second.last_offset < high_watermark_) {
+    const bool reached = it->second.low_watermark ? low >= it->second.last_offset
+                                                  : it->second.last_offset < high_watermark_;
+    if (reached) {
       ready.push_back(std::move(it->second.done));
       it = waits_.erase(it);
     } else {
@@ -448,7 +465,36 @@ Result<Offset> Partition::delete_records_before(Offset offset) {
   auto moved = log_->delete_records_before(offset);
   if (!moved) return moved;
   if (auto r = epochs_->truncate_from_start(*moved); !r) warn(r.error().to_string());
+  if (leading_) {
+    complete_waits();
+    // Wakes the followers' long polls so they hear of the new log start (and report theirs).
+    notify_appended();
+  }
   return moved;
+}
+
+Offset Partition::low_watermark() const {
+  Offset low = log_->log_start_offset();
+  if (legacy()) return low;
+  for (int32_t r : state_.isr) {
+    if (r == local_broker_id_) continue;
+    auto it = followers_.find(r);
+    if (it == followers_.end() || it->second.log_start < Offset{0}) return Offset{-1};
+    low = std::min(low, it->second.log_start);
+  }
+  return low;
+}
+
+uint64_t Partition::wait_for_low_watermark(Offset offset, std::function<void(Errc)> done) {
+  const uint64_t id = next_wait_id_++;
+  if (!leading_) {
+    done(Errc::not_leader_or_follower);
+  } else if (low_watermark() >= offset) {
+    done(Errc::none);
+  } else {
+    waits_.emplace(id, HwWait{offset, std::move(done), true});
+  }
+  return id;
 }
 
 Result<void> Partition::follow_leader_log_start(Offset leader_log_start) {

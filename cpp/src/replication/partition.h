@@ -59,6 +59,11 @@ class Partition {
   const ReplicaState& replica_state() const { return state_; }
   bool is_leader() const;
   int32_t leader_id() const { return state_.leader; }
+  // KIP-320: the leader epoch a client or follower believes current, against ours. Older is
+  // FENCED_LEADER_EPOCH (its metadata is stale), newer UNKNOWN_LEADER_EPOCH (ours is); -1 (an
+  // old client) is not checked. Fetch, ListOffsets and OffsetForLeaderEpoch check it before
+  // anything else, so a fenced follower's fetch never counts as progress.
+  Errc check_leader_epoch(int32_t current_leader_epoch) const;
 
   // Consumers read below this. The leader advances it to the smallest log end of the ISR.
   Offset high_watermark() const { return high_watermark_; }
@@ -77,7 +82,9 @@ class Partition {
   // Kafka's LogValidator does, deduplicates idempotent retries, appends. Leaders only.
   Result<ProduceOutcome> append_from_producer(MutableByteView records);
   // A follower's Fetch at `fetch_offset`: it has everything below. May advance the HW.
-  void record_follower_fetch(int32_t replica_id, Offset fetch_offset, int64_t now_ms);
+  // `log_start` is the follower's log start offset from the same Fetch (-1: not told).
+  void record_follower_fetch(int32_t replica_id, Offset fetch_offset, int64_t now_ms,
+                             Offset log_start = Offset{-1});
   // The ISR this leader wants now, or nullopt: shrink out followers that have not been caught
   // up to the log end within `lag_max_ms`; add replicas whose fetch offset reached the HW and
   // the start of this leader's epoch. Nothing while a requested change is pending.
@@ -94,6 +101,14 @@ class Partition {
 
   // DeleteRecords on the leader: advances the log start offset (epoch cache with it).
   Result<Offset> delete_records_before(Offset offset);
+  // Kafka's low watermark: the smallest log start offset of this replica and the ISR's
+  // followers as their fetches reported it; -1 while an ISR follower has not reported one in
+  // this leader epoch. Leaders only.
+  Offset low_watermark() const;
+  // DeleteRecords answers once `done(Errc::none)` says low_watermark() reached `offset` (every
+  // in-sync copy dropped the records); NOT_LEADER_OR_FOLLOWER if leadership is lost first.
+  // Timeouts as for acks=all waits (cancel_wait).
+  uint64_t wait_for_low_watermark(Offset offset, std::function<void(Errc)> done);
 
   // ---- follower side
   // Batches fetched from the leader, appended with their offsets at the log end.
@@ -144,14 +159,16 @@ class Partition {
     int64_t last_caught_up_ms = 0;       // it had everything the leader had as of then
     int64_t last_fetch_ms = 0;
     Offset leader_end_at_last_fetch{-1};  // the leader's log end when it last fetched
+    Offset log_start{-1};                 // its log start offset, from its fetches
   };
   struct PendingIsr {
     std::vector<int32_t> isr;
     int32_t partition_epoch = 0;  // the image's when requested: a newer image settles it
   };
   struct HwWait {
-    Offset last_offset;
+    Offset last_offset;  // acks=all: until the HW passes it; DeleteRecords: the low watermark
     std::function<void(Errc)> done;
+    bool low_watermark = false;  // reaches it
   };
 
   bool legacy() const { return local_broker_id_ < 0; }
@@ -160,7 +177,8 @@ class Partition {
   std::vector<int32_t> maximal_isr() const;
   // Leader: moves the HW up to the smallest log end of the maximal ISR. True if it moved.
   bool maybe_advance_high_watermark();
-  // Runs the acks=all waits the HW has passed (after bookkeeping, so callbacks see it).
+  // Runs the acks=all waits the HW has passed and the DeleteRecords waits the low watermark
+  // reached (after bookkeeping, so callbacks see it).
   void complete_waits();
   void fail_waits(Errc code);
   // Records the leader epochs of batches appended with their leader's offsets.

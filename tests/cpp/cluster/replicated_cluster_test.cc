@@ -1,5 +1,6 @@
 // Three brokers in one process forming one cluster over real sockets: RF=3 topics, acks=all,
 // leader failover when a broker stops, its return to the ISR, and the committed records after.
+#include <future>
 #include <set>
 #include <thread>
 
@@ -245,6 +246,101 @@ TEST_F(ReplicatedClusterTest, IsolatedLeaderCannotAcknowledgeAcksAll) {
   EXPECT_EQ(read_all(again.leader_id, "iso", 0), acked);
 }
 
+// Kafka lists only unfenced brokers in Metadata, and never a fenced one as a leader: a client
+// must not spend its failover time dialling a dead broker. A killed broker disappears once the
+// controller fences it and is listed again once it is back and unfenced.
+TEST_F(ReplicatedClusterTest, FencedBrokersAreLeftOutOfMetadata) {
+  create_topic("fence", 3, 3);
+  auto listed = [&](int32_t avoid) {
+    std::set<int32_t> ids;
+    for (const auto& b : client(avoid)->call(metadata_request({"fence"}, false), 12).brokers) {
+      ids.insert(b.node_id);
+    }
+    return ids;
+  };
+  auto leaders = [&](int32_t avoid) {
+    std::set<int32_t> ids;
+    auto resp = client(avoid)->call(metadata_request({"fence"}, false), 12);
+    for (const auto& p : resp.topics.at(0).partitions) ids.insert(p.leader_id);
+    return ids;
+  };
+  EXPECT_EQ(listed(-1), (std::set<int32_t>{1, 2, 3}));
+  const int32_t victim = partition_state("fence", 0).leader_id;
+  ASSERT_TRUE(cluster_->kill_broker(victim));
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (listed(victim).contains(victim) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_FALSE(listed(victim).contains(victim));
+  const auto image = cluster_->image();
+  ASSERT_TRUE(image);
+  ASSERT_TRUE(image->broker(victim));
+  EXPECT_TRUE(image->broker(victim)->fenced);
+  EXPECT_FALSE(leaders(victim).contains(victim));
+  // DescribeCluster agrees.
+  DescribeClusterRequest describe;
+  for (const auto& b : client(victim)->call(describe, 0).brokers) EXPECT_NE(b.broker_id, victim);
+
+  ASSERT_TRUE(cluster_->restart_broker(victim));
+  while (!listed(victim).contains(victim) && std::chrono::steady_clock::now() < deadline + 15s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(listed(victim), (std::set<int32_t>{1, 2, 3}));
+}
+
+// DeleteRecords answers once every in-sync replica moved its log start (Kafka's delayed
+// DeleteRecords): a client that saw the answer never reads the records from a new leader. An
+// ISR member that cannot follow (paused) makes it time out.
+TEST_F(ReplicatedClusterTest, DeleteRecordsWaitsForEveryInSyncReplica) {
+  create_topic("trim", 1, 3);
+  auto state = wait_for("trim", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(
+        produce_all(state.leader_id, "trim", 0, make_batch("r" + std::to_string(i), 5)).error_code,
+        0);
+  }
+  auto delete_before = [&](int64_t offset, int32_t timeout_ms) {
+    DeleteRecordsRequest req;
+    req.timeout_ms = timeout_ms;
+    auto& t = req.topics.emplace_back();
+    t.name = "trim";
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = 0;
+    p.offset = offset;
+    return client_of(state.leader_id)->call(req, 2).topics.at(0).partitions.at(0);
+  };
+  auto answer = delete_before(12, 10000);
+  ASSERT_EQ(answer.error_code, 0);
+  EXPECT_EQ(answer.low_watermark, 12);
+  // Checked right after the answer: no waiting allowed here.
+  for (int32_t id : state.replica_nodes) {
+    auto read = cluster_->read_partition(id, "trim", 0, 0, 1 << 20, false);
+    ASSERT_TRUE(read) << read.error().message();
+    EXPECT_GE(read->log_start_offset, 12) << "broker " << id;
+  }
+
+  // A paused follower stays in the ISR for replica.lag.time.max.ms but moves nothing.
+  int32_t follower = -1;
+  for (int32_t r : state.replica_nodes) {
+    if (r != state.leader_id) follower = r;
+  }
+  ASSERT_TRUE(cluster_->pause_broker(follower));
+  answer = delete_before(15, 300);
+  EXPECT_EQ(answer.error_code, static_cast<int16_t>(Errc::request_timed_out));
+  ASSERT_TRUE(cluster_->resume_broker(follower));
+  // The deletion itself happened on the leader; the follower follows once it runs again.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  int64_t follower_start = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto read = cluster_->read_partition(follower, "trim", 0, 0, 1 << 20, false);
+    ASSERT_TRUE(read);
+    follower_start = read->log_start_offset;
+    if (follower_start >= 15) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(follower_start, 15);
+}
+
 TEST_F(ReplicatedClusterTest, TopicsCreatedAnywhereAreSeenEverywhere) {
   create_topic("everywhere", 3, 2);
   for (int32_t id : cluster_->broker_ids()) {
@@ -339,6 +435,35 @@ class ElectLeadersTest : public ReplicatedClusterTest {
     return -100;  // absent
   }
 };
+
+// The same without a Kafka client: LocalCluster::elect_preferred_leaders.
+TEST_F(ElectLeadersTest, LocalClusterElectsPreferredLeaders) {
+  create_topic("lc", 2, 3);
+  auto state = wait_for("lc", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  const int32_t preferred = state.replica_nodes.at(0);
+  auto elect = [&](std::vector<int32_t> partitions) {
+    std::promise<Result<void>> result;
+    cluster_->elect_preferred_leaders("lc", std::move(partitions),
+                                      [&](Result<void> r) { result.set_value(std::move(r)); });
+    return result.get_future().get();
+  };
+  EXPECT_TRUE(elect({}));  // already preferred everywhere: nothing to do is no error
+  ASSERT_TRUE(cluster_->stop_broker(preferred));
+  wait_for(
+      "lc", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != preferred; },
+      preferred);
+  auto away = elect({0});
+  ASSERT_FALSE(away);
+  EXPECT_EQ(away.error().code(), Errc::preferred_leader_not_available);
+  ASSERT_TRUE(cluster_->restart_broker(preferred));
+  wait_for("lc", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  ASSERT_TRUE(elect({}));
+  wait_for(
+      "lc", 0, [&](const auto& s) { return s.leader_id == preferred; }, -1, 2s);
+  auto missing = elect({5});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), Errc::unknown_topic_or_partition);
+}
 
 TEST_F(ElectLeadersTest, PreferredElectionOnRequestOnly) {
   create_topic("el", 2, 3);
@@ -459,6 +584,7 @@ TEST_F(ReplicatedClusterTest, FollowerBehindTheLeadersLogStartStartsOverThere) {
   auto& t = del.topics.emplace_back();
   t.name = "behind";
   t.partitions.emplace_back().offset = 35;
+  del.timeout_ms = 5000;  // the two in-sync replicas must both move their log start
   ASSERT_EQ(client_of(leader)->call(del, 2).topics.at(0).partitions.at(0).error_code, 0);
 
   ASSERT_TRUE(cluster_->restart_broker(away));

@@ -12,6 +12,7 @@ namespace kafkacore::replication {
 namespace {
 
 using testing::fetch;
+using testing::fetch_in_epoch;
 using testing::Replica;
 using testing::state;
 using testing::TempDir;
@@ -292,6 +293,115 @@ TEST_F(DataLossScenarios, ThreeReplicasFastFailoverAndRejoin) {
   EXPECT_EQ(a.all_bytes(), b.all_bytes());
   EXPECT_EQ(a.all_bytes(), c.all_bytes());
   EXPECT_EQ(c.values(), (std::vector<std::string>{"value-m0-0", "value-m1-0", "value-a2-0"}));
+}
+
+// ---- KIP-320: fetchers that missed an epoch change are fenced by the epoch they name.
+
+// A leads epoch 0 with ISR {A, B, C}; A dies and B is elected for epoch 1. C is a zombie that
+// never applied the change: it keeps fetching from B naming epoch 0. B fences every such fetch,
+// so C neither counts as caught up (B shrinks it out after the lag time) nor holds B's HW
+// anywhere wrong; once C learns epoch 1 it truncates, fetches and rejoins.
+TEST_F(DataLossScenarios, Kip320ZombieFollowerWithStaleEpochIsFenced) {
+  constexpr int64_t lag = 30000;
+  Replica& a = add(1);
+  Replica& b = add(2);
+  Replica& c = add(3);
+  a.p->become_leader(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0), now());
+  b.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
+  c.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
+  a.produce("m0");
+  for (int round = 0; round < 3; ++round) {
+    for (Replica* f : {&b, &c}) ASSERT_EQ(fetch_in_epoch(a, *f, 0, now()), Errc::none);
+  }
+  EXPECT_EQ(a.hw(), Offset{1});
+  EXPECT_EQ(b.hw(), Offset{1});
+
+  // A dies; B leads epoch 1 with ISR {B, C}. C still believes epoch 0.
+  b.p->become_leader(state({1, 2, 3}, {2, 3}, 2, 1, 1), now());
+  b.produce("m1");
+  EXPECT_EQ(fetch_in_epoch(b, c, 0, now()), Errc::fenced_leader_epoch);
+  EXPECT_EQ(c.leo(), Offset{1});  // nothing handed out
+  // A fenced fetch is no progress: the HW waits for C to fetch in epoch 1 (KIP-101).
+  EXPECT_EQ(b.hw(), Offset{1});
+  // A follower ahead of the leader's image is refused too (the leader must catch up first).
+  EXPECT_EQ(fetch_in_epoch(b, c, 2, now()), Errc::unknown_leader_epoch);
+  EXPECT_EQ(b.hw(), Offset{1});
+
+  // Only fenced fetches for longer than the lag time: C is not caught up and is shrunk out.
+  clock.advance_ms(lag + 1);
+  EXPECT_EQ(fetch_in_epoch(b, c, 0, now()), Errc::fenced_leader_epoch);
+  auto wanted = b.p->wanted_isr(now(), lag);
+  ASSERT_TRUE(wanted);
+  EXPECT_EQ(*wanted, (std::vector<int32_t>{2}));
+  b.p->isr_change_requested(*wanted);
+  b.p->become_leader(state({1, 2, 3}, {2}, 2, 1, 2), now());
+  EXPECT_EQ(b.hw(), Offset{2});  // the ISR is B alone now: m1 is committed
+  const auto acked = committed(b);
+
+  // C applies the new image: with the right epoch it fetches, catches up and rejoins.
+  c.p->become_follower(state({1, 2, 3}, {2}, 2, 1, 2));
+  truncate_like_fetcher(b, c);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(fetch_in_epoch(b, c, 1, now()), Errc::none);
+  EXPECT_EQ(b.p->wanted_isr(now(), lag), (std::vector<int32_t>{2, 3}));
+  expect_prefix(acked, c.values());
+  EXPECT_EQ(b.all_bytes(), c.all_bytes());
+}
+
+// The consumer's side (KIP-320): a consumer read m1..m4 from A (epoch 0; B had been shrunk out,
+// so A's HW covered all four). A dies and B is elected uncleanly with m1, m2 only, then writes
+// o0, o1 at offsets 2, 3. The consumer, at position 4 with last-seen epoch 0, is fenced when it
+// fetches with its old current epoch, and OffsetForLeaderEpoch(epoch 0) on B ends at 2 < 4: its
+// position lies past the truncation point, which it can only detect this way (offset 2.. exists on
+// B).
+TEST_F(DataLossScenarios, Kip320ConsumerPositionPastTruncationIsDetected) {
+  Replica& a = add(1);
+  Replica& b = add(2);
+  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
+  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  a.produce("m", 2);
+  fetch(a, b, now());
+  fetch(a, b, now());
+  EXPECT_EQ(a.hw(), Offset{2});
+  a.p->become_leader(state({1, 2}, {1}, 1, 0, 1), now());  // B shrunk out
+  a.produce("n", 2);
+  EXPECT_EQ(a.hw(), Offset{4});
+  // The consumer read everything below A's HW; the batches it read carry epoch 0.
+  const Offset position = a.hw();
+  const int32_t last_seen_epoch = a.p->latest_epoch();
+  ASSERT_EQ(last_seen_epoch, 0);
+
+  b.p->become_leader(state({1, 2}, {2}, 2, 1, 2), now());  // unclean: B was not in the ISR
+  b.produce("o", 2);
+  EXPECT_EQ(b.p->check_leader_epoch(0), Errc::fenced_leader_epoch);
+  ASSERT_EQ(b.p->check_leader_epoch(1), Errc::none);
+  const EpochEndOffset answer = b.p->end_offset_for_epoch(last_seen_epoch);
+  EXPECT_EQ(answer.epoch, 0);
+  EXPECT_EQ(answer.end_offset, Offset{2});
+  EXPECT_LT(answer.end_offset, position);  // truncation detected: reset to 2, not skip to 4
+  EXPECT_EQ(b.leo(), position);  // a plain fetch at 4 would have skipped B's o0, o1 unnoticed
+}
+
+// A clean leader change is no truncation: the new leader's end of the consumer's epoch is at or
+// past its position, so the consumer goes on where it was.
+TEST_F(DataLossScenarios, Kip320CleanLeaderChangeValidatesPosition) {
+  Replica& a = add(1);
+  Replica& b = add(2);
+  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
+  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  a.produce("m", 3);
+  fetch(a, b, now());
+  fetch(a, b, now());
+  const Offset position = a.hw();
+  ASSERT_EQ(position, Offset{3});
+  b.p->become_leader(state({1, 2}, {1, 2}, 2, 1, 1), now());
+  b.produce("m4");
+  const EpochEndOffset answer = b.p->end_offset_for_epoch(0);
+  EXPECT_EQ(answer.epoch, 0);
+  EXPECT_EQ(answer.end_offset, position);
+  // A consumer that has already seen epoch 1 asks about it: the latest epoch ends at the log end.
+  EXPECT_EQ(b.p->end_offset_for_epoch(1).end_offset, b.leo());
+  // An epoch newer than the leader's is unknown to it.
+  EXPECT_EQ(b.p->end_offset_for_epoch(2).end_offset, Offset{-1});
 }
 
 }  // namespace

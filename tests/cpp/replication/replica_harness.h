@@ -92,6 +92,18 @@ inline void fetch(Replica& leader, Replica& follower, int64_t now_ms) {
   follower.p->update_high_watermark_from_leader(leader.hw());
 }
 
+// The same round as the leader's Fetch handler runs it (KIP-320): the follower names the leader
+// epoch it believes current; a mismatch is answered with FENCED_LEADER_EPOCH (older) or
+// UNKNOWN_LEADER_EPOCH (newer) before anything is recorded, so it moves neither the follower's
+// progress nor the HW.
+inline Errc fetch_in_epoch(Replica& leader, Replica& follower, int32_t follower_epoch,
+                           int64_t now_ms) {
+  if (Errc e = leader.p->check_leader_epoch(follower_epoch); e != Errc::none) return e;
+  if (!leader.p->is_leader()) return Errc::not_leader_or_follower;
+  fetch(leader, follower, now_ms);
+  return Errc::none;
+}
+
 // The follower's truncation on a leader change, as Kafka's fetcher does it (KIP-101 with
 // KIP-279): ask the leader where our latest epoch ended; if the leader answers with that same
 // epoch, truncate to min(its end, our end of that epoch); if it answers with an older epoch we

@@ -24,6 +24,7 @@ struct Wanted {
   int32_t max_bytes;
   int32_t current_leader_epoch;
   int32_t last_fetched_epoch = -1;
+  int64_t log_start_offset = -1;  // a follower's, which DeleteRecords waits on
 };
 
 struct FetchPlan {
@@ -77,13 +78,16 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
       const auto end = partition->end_offset_for_epoch(w.last_fetched_epoch);
       if (end.epoch != w.last_fetched_epoch || end.end_offset.value() < w.fetch_offset) diverging = end;
     }
+    // The epoch first, as Kafka does: a fetcher with stale metadata hears FENCED_LEADER_EPOCH
+    // (a zombie follower is never recorded as caught up), one ahead of us UNKNOWN_LEADER_EPOCH.
+    const Errc epoch_error =
+        partition ? partition->check_leader_epoch(w.current_leader_epoch) : Errc::none;
     if (!partition) {
       data.error_code = error_code(Errc::unknown_topic_or_partition);
+    } else if (epoch_error != Errc::none) {
+      data.error_code = error_code(epoch_error);
     } else if (!partition->is_leader()) {
       data.error_code = error_code(Errc::not_leader_or_follower);
-    } else if (auto bad = check_leader_epoch(w.current_leader_epoch,
-                                             partition->leader_epoch().value())) {
-      data.error_code = error_code(*bad);
     } else if (diverging) {
       data.high_watermark = partition->high_watermark().value();
       data.log_start_offset = partition->log().log_start_offset().value();
@@ -93,7 +97,8 @@ Gathered gather(Broker& broker, FetchPlan& plan) {
     } else {
       if (follower && !plan.progress_recorded) {
         partition->record_follower_fetch(plan.replica_id, Offset{w.fetch_offset},
-                                         SystemClock::instance().now_ms());
+                                         SystemClock::instance().now_ms(),
+                                         Offset{w.log_start_offset});
       }
       auto& log = partition->log();
       data.high_watermark = partition->high_watermark().value();
@@ -218,6 +223,7 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
           entry.fetch_offset = p.fetch_offset;
           entry.max_bytes = p.partition_max_bytes;
           entry.log_start_offset = p.log_start_offset;
+          entry.current_leader_epoch = p.current_leader_epoch;
         }
       }
       for (const auto& f : req.forgotten_topics_data) {
@@ -236,12 +242,14 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
           for (const auto& p : t.partitions) {
             seen.insert({t.topic, p.partition});
             plan->wanted.push_back({t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
-                                    p.current_leader_epoch, p.last_fetched_epoch});
+                                    p.current_leader_epoch, p.last_fetched_epoch,
+                                    p.log_start_offset});
           }
         }
         for (const auto& [key, entry] : session->partitions) {
           if (seen.contains(key)) continue;
-          plan->wanted.push_back({key.first, key.second, entry.fetch_offset, entry.max_bytes, -1});
+          plan->wanted.push_back({key.first, key.second, entry.fetch_offset, entry.max_bytes,
+                                  entry.current_leader_epoch, -1, entry.log_start_offset});
         }
       }
     }
@@ -249,7 +257,8 @@ void register_fetch(server::HandlerRegistry& registry, Broker& broker) {
       for (const auto& t : req.topics) {
         for (const auto& p : t.partitions) {
           plan->wanted.push_back({t.topic, p.partition, p.fetch_offset, p.partition_max_bytes,
-                                  p.current_leader_epoch, p.last_fetched_epoch});
+                                  p.current_leader_epoch, p.last_fetched_epoch,
+                                  p.log_start_offset});
         }
       }
     }

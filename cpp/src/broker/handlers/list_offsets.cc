@@ -31,19 +31,19 @@ void register_list_offsets(server::HandlerRegistry& registry, Broker& broker) {
         out.timestamp = -1;
         out.offset = -1;
         replication::Partition* partition = broker.partition(topic.name, p.partition_index);
-        if (partition && !partition->is_leader()) {
-          out.error_code = error_code(Errc::not_leader_or_follower);
-          continue;
-        }
         if (!partition) {
           out.error_code = error_code(Errc::unknown_topic_or_partition);
           continue;
         }
-        const int32_t epoch = partition->leader_epoch().value();
-        if (auto bad = check_leader_epoch(p.current_leader_epoch, epoch)) {
-          out.error_code = error_code(*bad);
+        if (auto bad = partition->check_leader_epoch(p.current_leader_epoch); bad != Errc::none) {
+          out.error_code = error_code(bad);
           continue;
         }
+        if (!partition->is_leader()) {
+          out.error_code = error_code(Errc::not_leader_or_follower);
+          continue;
+        }
+        const int32_t epoch = partition->leader_epoch().value();
         out.leader_epoch = epoch;
         auto& log = partition->log();
         if (p.timestamp == kLatest) {

@@ -1,5 +1,6 @@
-// Metadata (key 3): the unfenced brokers, cluster id, active controller, and topics with their
-// partitions (leader, epoch, replicas, ISR, offline replicas) from this broker's metadata image.
+// Metadata (key 3): the unfenced brokers (as in Kafka, a fenced broker is not listed, nor
+// advertised as a leader), cluster id, active controller, and topics with their partitions
+// (leader, epoch, replicas, ISR, offline replicas) from this broker's metadata image.
 // Unknown topics are created when auto.create.topics.enable and the request allow it (v4+ flag;
 // always for v0-3); the answer waits until the creation is in this broker's image.
 #include <memory>
@@ -26,7 +27,10 @@ MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataI
     const auto& state = topic.partitions[p];
     MetadataResponse::MetadataResponsePartition part;
     part.partition_index = p;
-    part.leader_id = state.leader;
+    // A leader whose broker is fenced (or unknown) is not advertised, as the broker list leaves
+    // it out: a client would only wait on a dead connection. Kafka answers the same.
+    const auto* leader = state.leader >= 0 ? image.broker(state.leader) : nullptr;
+    part.leader_id = leader && !leader->fenced ? state.leader : -1;
     part.leader_epoch = state.leader_epoch;
     part.replica_nodes = state.replicas;
     part.isr_nodes = state.isr;
@@ -34,7 +38,7 @@ MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataI
       const auto* b = image.broker(r);
       if (!b || b->fenced) part.offline_replicas.push_back(r);
     }
-    part.error_code = state.leader < 0 ? error_code(Errc::leader_not_available) : 0;
+    part.error_code = part.leader_id < 0 ? error_code(Errc::leader_not_available) : 0;
     out.partitions.push_back(std::move(part));
   }
   return out;

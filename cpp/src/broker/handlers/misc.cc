@@ -29,13 +29,47 @@ Errc missing_partition_error(const Broker& broker, const std::string& topic, int
                                                     : Errc::unknown_topic_or_partition;
 }
 
+namespace {
+
+// DeleteRecords answers once every in-sync replica dropped the records (Kafka's delayed
+// DeleteRecords): the leader moves its log start at once, followers follow it from their Fetch
+// answers and report theirs in the next Fetch; the partition's low watermark (the smallest of
+// them) completes the wait, or timeout_ms ends it with REQUEST_TIMED_OUT.
+struct DeleteRecordsWait {
+  struct Slot {
+    std::string topic;
+    int32_t index;
+    Uuid topic_id;
+    uint64_t wait_id = 0;
+    DeleteRecordsResponse::DeleteRecordsPartitionResult* out;
+    bool finished = false;
+  };
+  server::Request request;
+  DeleteRecordsResponse response;
+  std::vector<Slot> slots;  // stable: reserved before any wait starts
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  int outstanding = 1;  // the handler holds one until every wait is registered
+  void done() {
+    if (--outstanding > 0) return;
+    if (timer) timer->cancel();
+    request.respond(response);
+  }
+};
+
+}  // namespace
+
 void register_delete_records(server::HandlerRegistry& registry, Broker& broker) {
   auto handler = server::typed_handler<DeleteRecordsRequest>([&broker](DeleteRecordsRequest req,
                                                                        server::Request request) {
-    DeleteRecordsResponse response;
+    auto wait = std::make_shared<DeleteRecordsWait>();
+    size_t count = 0;
+    for (const auto& t : req.topics) count += t.partitions.size();
+    wait->slots.reserve(count);
+    std::vector<std::pair<replication::Partition*, Offset>> waiting;
     for (const auto& t : req.topics) {
-      auto& topic = response.topics.emplace_back();
+      auto& topic = wait->response.topics.emplace_back();
       topic.name = t.name;
+      topic.partitions.reserve(t.partitions.size());
       for (const auto& p : t.partitions) {
         auto& out = topic.partitions.emplace_back();
         out.partition_index = p.partition_index;
@@ -55,16 +89,49 @@ void register_delete_records(server::HandlerRegistry& registry, Broker& broker) 
           out.error_code = error_code(Errc::offset_out_of_range);
           continue;
         }
-        // Followers follow from the log start offset in their Fetch answers.
         auto r = partition->delete_records_before(Offset{target});
         if (!r) {
           out.error_code = error_code(r.error());
           continue;
         }
-        out.low_watermark = r->value();
+        wait->slots.push_back({t.name, p.partition_index, partition->topic_id(), 0, &out, false});
+        waiting.emplace_back(partition, *r);
       }
     }
-    request.respond(response);
+    wait->request = std::move(request);
+    if (!waiting.empty()) {
+      wait->timer = std::make_unique<boost::asio::steady_timer>(broker.io());
+      wait->timer->expires_after(std::chrono::milliseconds(std::max(req.timeout_ms, 0)));
+      wait->timer->async_wait([wait, &broker](const boost::system::error_code& ec) {
+        if (ec) return;
+        for (auto& slot : wait->slots) {
+          if (slot.finished) continue;
+          slot.finished = true;
+          auto* p = broker.partition(slot.topic, slot.index);
+          if (p && p->topic_id() == slot.topic_id) p->cancel_wait(slot.wait_id);
+          slot.out->error_code = error_code(Errc::request_timed_out);
+          wait->done();
+        }
+      });
+    }
+    wait->outstanding += static_cast<int>(waiting.size());
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      auto* partition = waiting[i].first;
+      // It may complete inside the call (the low watermark is there already).
+      wait->slots[i].wait_id =
+          partition->wait_for_low_watermark(waiting[i].second, [wait, i, partition](Errc e) {
+            auto& slot = wait->slots[i];
+            if (slot.finished) return;
+            slot.finished = true;
+            if (e == Errc::none) {
+              slot.out->low_watermark = partition->low_watermark().value();
+            } else {
+              slot.out->error_code = error_code(e);
+            }
+            wait->done();
+          });
+    }
+    wait->done();
   });
   registry.add({DeleteRecordsRequest::api_key, "DeleteRecords", 0, 2, 0, handler});
 }
@@ -139,13 +206,13 @@ void register_offset_for_leader_epoch(server::HandlerRegistry& registry, Broker&
               out.error_code = error_code(missing_partition_error(broker, t.topic, p.partition));
               continue;
             }
-            if (!partition->is_leader()) {
-              out.error_code = error_code(Errc::not_leader_or_follower);
+            if (auto bad = partition->check_leader_epoch(p.current_leader_epoch);
+                bad != Errc::none) {
+              out.error_code = error_code(bad);
               continue;
             }
-            const int32_t ours = partition->leader_epoch().value();
-            if (auto bad = check_leader_epoch(p.current_leader_epoch, ours)) {
-              out.error_code = error_code(*bad);
+            if (!partition->is_leader()) {
+              out.error_code = error_code(Errc::not_leader_or_follower);
               continue;
             }
             const auto end = partition->end_offset_for_epoch(p.leader_epoch);

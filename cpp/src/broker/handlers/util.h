@@ -24,14 +24,6 @@ bool partition_in_cluster(const Broker& broker, const std::string& topic, int32_
 // nobody does.
 Errc missing_partition_error(const Broker& broker, const std::string& topic, int32_t index);
 
-// A client's view of the leader epoch against ours: newer is UNKNOWN_LEADER_EPOCH, older
-// FENCED_LEADER_EPOCH, -1 means "not checked".
-inline std::optional<Errc> check_leader_epoch(int32_t client_epoch, int32_t ours) {
-  if (client_epoch > ours) return Errc::unknown_leader_epoch;
-  if (client_epoch >= 0 && client_epoch < ours) return Errc::fenced_leader_epoch;
-  return std::nullopt;
-}
-
 inline protocol::Uuid to_wire(const Uuid& id) {
   protocol::Uuid out;
   std::memcpy(out.bytes.data(), id.bytes.data(), 16);
