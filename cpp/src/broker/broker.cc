@@ -394,13 +394,13 @@ int32_t Broker::default_min_insync_replicas() const {
 }
 
 int32_t Broker::min_insync_replicas(const std::string& topic) const {
-  const auto configs = topic_configs(topic);
-  auto it = configs.find("min.insync.replicas");
-  int32_t out = 0;
-  if (it != configs.end() &&
-      std::from_chars(it->second.data(), it->second.data() + it->second.size(), out).ec == std::errc{} &&
-      out >= 1) {
-    return out;
+  // As the controller reads it: topic override, cluster-wide override, this broker's setting.
+  for (const auto& configs : {topic_configs(topic), image_->configs(metadata::ConfigResource::broker, "")}) {
+    auto it = configs.find("min.insync.replicas");
+    if (it == configs.end()) continue;
+    int32_t out = 0;
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), out);
+    if (ec == std::errc{} && out >= 1) return out;
   }
   return default_min_insync_replicas();
 }

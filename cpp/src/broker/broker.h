@@ -133,7 +133,7 @@ class Broker {
   replication::Partition* partition(const std::string& topic, int32_t index);
   // A topic's config overrides (from the metadata image).
   std::map<std::string, std::string> topic_configs(const std::string& topic) const;
-  // min.insync.replicas of a topic: its override, else this broker's setting (default 1).
+  // min.insync.replicas of a topic: its override, the cluster-wide one, this broker's (1).
   int32_t min_insync_replicas(const std::string& topic) const;
 
   // Admin operations go to the active controller; `done` runs once this broker's image shows

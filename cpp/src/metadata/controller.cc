@@ -405,7 +405,7 @@ Records Controller::forget_unclean(int32_t broker) {
       if (elr != p.elr) change.elr = elr;
       auto isr = without(p.isr, broker);
       if (!isr.empty()) {
-        change.isr = std::move(isr);
+        if (isr != p.isr) change.isr = std::move(isr);
       } else if (contains(p.isr, broker) && !elr.empty()) {
         // The last ISR member may have lost committed records the ELR members hold: they
         // come first; it stays the last known leader for when none of them is left.
