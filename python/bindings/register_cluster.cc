@@ -192,6 +192,7 @@ py::dict image_to_dict(const metadata::MetadataImage& image) {
       d["leader"] = p.leader;
       d["replicas"] = p.replicas;
       d["isr"] = p.isr;
+      d["elr"] = p.elr;
       d["leader_epoch"] = p.leader_epoch;
       partitions.append(d);
     }

@@ -122,6 +122,9 @@ class PartitionInfo:
     replicas: tuple[int, ...]
     isr: tuple[int, ...]
     leader_epoch: int | None = None
+    # Eligible leader replicas (KIP-966): out of the ISR but holding every committed record.
+    # Known for in-process clusters (empty when read through Metadata).
+    elr: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -844,7 +847,8 @@ class _Backend:
 def _topic_info(name: str, d: Mapping[str, Any]) -> TopicInfo:
     parts = tuple(
         PartitionInfo(name, p["partition"], p["leader"] if p["leader"] >= 0 else None,
-                      tuple(p["replicas"]), tuple(p["isr"]), p.get("leader_epoch"))
+                      tuple(p["replicas"]), tuple(p["isr"]), p.get("leader_epoch"),
+                      tuple(p.get("elr", ())))
         for p in d["partitions"])
     return TopicInfo(name, parts, d.get("id"), dict(d.get("configs") or {}))
 

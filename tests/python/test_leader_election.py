@@ -1,7 +1,7 @@
 """Preferred-replica leader election after a broker returns: automatically
 (``auto.leader.rebalance.enable``, every ``leader.imbalance.check.interval.seconds``) and on
 request (ElectLeaders: ``Cluster.elect_leaders``, pykafkacore's and confluent-kafka's
-AdminClient)."""
+AdminClient); KIP-966 eligible leader replicas and ElectLeaders UNCLEAN."""
 
 from __future__ import annotations
 
@@ -113,3 +113,35 @@ def test_admin_client_elect_leaders() -> None:
             with pytest.raises(pykafkacore.KafkaError) as raised:
                 admin.elect_leaders([("adm", 0)], timeout=5)
             assert raised.value.code == 80  # PREFERRED_LEADER_NOT_AVAILABLE
+
+
+@pytest.mark.skipif(ElectionType is None, reason="confluent-kafka without elect_leaders")
+def test_eligible_leader_replicas_and_unclean_election() -> None:
+    """KIP-966 with RF=3 and min.insync.replicas=2: the followers stop one after the other, so
+    the ISR shrinks to the leader and the second follower becomes an eligible leader replica.
+    The leader dies: with only the first (ineligible) follower back the partition stays
+    offline, as unclean election is off, until ElectLeaders UNCLEAN elects it."""
+    with Cluster(3, controllers=1, auto_leader_rebalance_enable=False) as cluster:
+        cluster.create_topic("elr", partitions=1, configs={"min.insync.replicas": 2})
+        part = wait_for(lambda: (p := cluster.topic("elr").partitions[0]) and len(p.isr) == 3 and p,
+                        what="a full ISR")
+        leader = part.leader
+        f1, f2 = [r for r in part.replicas if r != leader]
+        cluster.stop(f1)
+        wait_for(lambda: len(cluster.topic("elr").partitions[0].isr) == 2, what="an ISR of two")
+        assert cluster.topic("elr").partitions[0].elr == ()
+        cluster.stop(f2)
+        shrunk = wait_for(lambda: (p := cluster.topic("elr").partitions[0]) and p.isr == (leader,) and p,
+                          what="the leader alone in the ISR")
+        assert shrunk.elr == (f2,)
+        cluster.kill(leader)
+        wait_for(lambda: cluster.topic("elr").partitions[0].leader is None, what="an offline partition")
+        cluster.restart(f1)
+        time.sleep(1.0)
+        assert cluster.topic("elr").partitions[0].leader is None, "f1 is neither in the ISR nor eligible"
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers, "log_level": 2})
+        result = admin.elect_leaders(ElectionType.UNCLEAN, [TopicPartition("elr", 0)]).result(timeout=15)
+        assert all(e is None for e in result.values()), result
+        elected = wait_for(lambda: (p := cluster.topic("elr").partitions[0]) and p.leader == f1 and p,
+                           what="the unclean leader")
+        assert elected.isr == (f1,) and elected.elr == ()

@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include <charconv>
 #include <future>
 #include <set>
 
@@ -107,6 +108,11 @@ Result<void> Broker::start_quorum() {
   cc.auto_leader_rebalance = config_.cluster.auto_leader_rebalance;
   cc.leader_imbalance_check_interval_ms = config_.cluster.leader_imbalance_check_interval_s * 1000;
   cc.leader_imbalance_per_broker_percentage = config_.cluster.leader_imbalance_per_broker_percentage;
+  cc.min_insync_replicas = default_min_insync_replicas();
+  if (auto it = config_.explicit_properties.find("unclean.leader.election.enable");
+      it != config_.explicit_properties.end()) {
+    cc.unclean_leader_election = it->second == "true";
+  }
   // Three missed heartbeats after its connection broke: a live broker reconnects and
   // heartbeats well within that (reconnect backoff 100 ms), a dead one is fenced long before
   // its session ends. Never later than the session itself.
@@ -136,7 +142,8 @@ Result<void> Broker::start_quorum() {
   }
   if (!config_.serves_clients()) return {};
   LifecycleConfig lc;
-  lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack};
+  lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack,
+                     !logs_->recovered_from_crash()};
   lc.heartbeat_interval_ms = config_.cluster.broker_heartbeat_interval_ms;
   lc.request_timeout_ms = std::max<int64_t>(1000, config_.cluster.broker_session_timeout_ms / 2);
   lifecycle_ = std::make_unique<BrokerLifecycle>(*channel_, lc, [this] { return image_->offset(); });
@@ -378,6 +385,26 @@ std::map<std::string, std::string> Broker::topic_configs(const std::string& topi
   return image_->configs(metadata::ConfigResource::topic, topic);
 }
 
+int32_t Broker::default_min_insync_replicas() const {
+  auto it = config_.explicit_properties.find("min.insync.replicas");
+  if (it == config_.explicit_properties.end()) return 1;
+  int32_t out = 1;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), out);
+  return ec == std::errc{} && out >= 1 ? out : 1;
+}
+
+int32_t Broker::min_insync_replicas(const std::string& topic) const {
+  // As the controller reads it: topic override, cluster-wide override, this broker's setting.
+  for (const auto& configs : {topic_configs(topic), image_->configs(metadata::ConfigResource::broker, "")}) {
+    auto it = configs.find("min.insync.replicas");
+    if (it == configs.end()) continue;
+    int32_t out = 0;
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), out);
+    if (ec == std::errc{} && out >= 1) return out;
+  }
+  return default_min_insync_replicas();
+}
+
 // ---------------------------------------------------------------- metadata image
 
 void Broker::image_applied(const metadata::ImagePtr& image) {
@@ -479,7 +506,10 @@ void Broker::reconcile_partitions(const metadata::MetadataImage* before) {
       const auto& state = topic.partitions[i];
       if (!contains(state.replicas, self)) continue;
       auto* p = ensure_partition(topic, i);
-      if (!p || !running_) continue;
+      if (!p) continue;
+      // KIP-966: the HW moves only while the ISR has min.insync.replicas members.
+      p->set_min_insync_replicas(min_insync_replicas(name));
+      if (!running_) continue;
       const bool was_leader = p->is_leader();
       if (state.leader == self) {
         fetcher_->unfollow(name, i);
@@ -596,6 +626,10 @@ void Broker::create_partitions(const std::string& name, int32_t count, bool vali
 
 void Broker::elect_preferred_leader(const std::string& topic, int32_t partition, Done done) {
   forward(*channel_, metadata::ElectPreferredLeaderRequest{topic, partition}, std::move(done));
+}
+
+void Broker::elect_unclean_leader(const std::string& topic, int32_t partition, Done done) {
+  forward(*channel_, metadata::ElectUncleanLeaderRequest{topic, partition}, std::move(done));
 }
 
 void Broker::set_topic_configs(const std::string& name,

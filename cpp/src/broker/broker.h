@@ -133,6 +133,8 @@ class Broker {
   replication::Partition* partition(const std::string& topic, int32_t index);
   // A topic's config overrides (from the metadata image).
   std::map<std::string, std::string> topic_configs(const std::string& topic) const;
+  // min.insync.replicas of a topic: its override, the cluster-wide one, this broker's (1).
+  int32_t min_insync_replicas(const std::string& topic) const;
 
   // Admin operations go to the active controller; `done` runs once this broker's image shows
   // the change. -1 partitions / replication factor: the broker defaults.
@@ -147,6 +149,8 @@ class Broker {
   void create_partitions(const std::string& name, int32_t count, bool validate_only, Done done);
   // ElectLeaders PREFERRED: the partition's first replica becomes its leader.
   void elect_preferred_leader(const std::string& topic, int32_t partition, Done done);
+  // ElectLeaders UNCLEAN: a leaderless partition gets any live replica (KIP-966 order first).
+  void elect_unclean_leader(const std::string& topic, int32_t partition, Done done);
   // Replaces the topic's overrides with `configs`.
   void set_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
                          bool validate_only, Done done);
@@ -157,6 +161,7 @@ class Broker {
   explicit Broker(BrokerConfig config);
   Result<void> open();
   Result<void> open_broker();  // the client-serving parts (not on a controller-only node)
+  int32_t default_min_insync_replicas() const;
   Result<void> start_quorum();
   void image_applied(const metadata::ImagePtr& image);
   void reconcile_partitions(const metadata::MetadataImage* before);

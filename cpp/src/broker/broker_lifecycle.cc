@@ -24,6 +24,9 @@ void BrokerLifecycle::tick(int64_t now_ms) {
                       return;
                     }
                     epoch_ = answer->epoch;
+                    // A later registration of this process (after being fenced for good) has
+                    // lost nothing since this one.
+                    config_.registration.clean_shutdown = true;
                     next_send_ms_ = 0;
                     KC_LOG(info, "broker", "registered",
                            {{"broker", std::to_string(config_.registration.broker_id)},

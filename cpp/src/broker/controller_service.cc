@@ -94,7 +94,8 @@ void ControllerService::handle(const metadata::ControllerRequest& request, Respo
       [&](const auto& r) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, metadata::RegisterBrokerRequest>) {
-          auto records = controller_.register_broker({r.broker_id, r.incarnation, r.host, r.port, r.rack});
+          auto records = controller_.register_broker(
+              {r.broker_id, r.incarnation, r.host, r.port, r.rack, r.clean_shutdown});
           if (records) response.epoch = controller_.image().broker(r.broker_id)->epoch;
           commit_and_respond(std::move(records), response, respond);
         } else if constexpr (std::is_same_v<T, metadata::BrokerHeartbeatRequest>) {
@@ -140,6 +141,9 @@ void ControllerService::handle(const metadata::ControllerRequest& request, Respo
           commit_and_respond(std::move(outcome->first), response, respond);
         } else if constexpr (std::is_same_v<T, metadata::ElectPreferredLeaderRequest>) {
           commit_and_respond(controller_.elect_preferred_leader(r.topic, r.partition), response,
+                             respond);
+        } else if constexpr (std::is_same_v<T, metadata::ElectUncleanLeaderRequest>) {
+          commit_and_respond(controller_.elect_unclean_leader(r.topic, r.partition), response,
                              respond);
         }
       },

@@ -117,6 +117,13 @@ void OffsetsTopic::append(int32_t p, std::vector<Record> records,
     return done(make_error(Errc::not_coordinator, "this broker no longer leads __consumer_offsets partition " +
                                                       std::to_string(p)));
   }
+  // As Kafka's coordinator writes (acks=all): refused while the ISR is below
+  // min.insync.replicas, where the HW would not move (KIP-966).
+  if (partition->isr_size() < broker_.min_insync_replicas(std::string(kOffsetsTopic))) {
+    return done(make_error(Errc::coordinator_not_available,
+                           "__consumer_offsets partition " + std::to_string(p) +
+                               " has fewer in-sync replicas than min.insync.replicas"));
+  }
   auto appended = partition->append_from_producer(MutableByteView(*batch));
   if (!appended) return done(std::unexpected(appended.error()));
   // Like acks=all: a commit is answered once every in-sync replica has it, or not at all.

@@ -1,13 +1,43 @@
 #include "metadata/controller.h"
 
 #include <algorithm>
-
+#include <charconv>
 
 namespace kafkacore::metadata {
 namespace {
 
 bool contains(const std::vector<int32_t>& v, int32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::vector<int32_t> without(std::vector<int32_t> v, int32_t x) {
+  std::erase(v, x);
+  return v;
+}
+
+// KIP-966: the high watermark stands still while the ISR is below min.insync.replicas, so the
+// replicas that leave it then keep every committed record and stay eligible (ELR). Once the
+// ISR is back at min.insync.replicas the HW moves past them again: the ELR is cleared.
+std::vector<int32_t> next_elr(const std::vector<int32_t>& isr_before,
+                              const std::vector<int32_t>& elr_before,
+                              const std::vector<int32_t>& isr, int32_t min_isr) {
+  if (static_cast<int32_t>(isr.size()) >= min_isr) return {};
+  std::vector<int32_t> out;
+  for (const auto* from : {&elr_before, &isr_before}) {
+    for (int32_t r : *from) {
+      if (!contains(isr, r) && !contains(out, r)) out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// A config value from the first map that has it.
+std::optional<std::string> config_value(const std::string& key,
+                                        std::initializer_list<std::map<std::string, std::string>> maps) {
+  for (const auto& m : maps) {
+    if (auto it = m.find(key); it != m.end()) return it->second;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -52,13 +82,18 @@ Result<Records> Controller::register_broker(const BrokerRegistration& r) {
   if (existing && !existing->fenced) {
     // The previous incarnation is gone (restart): its leaderships move before the new one
     // comes back fenced.
-    auto moved = move_away_from(r.broker_id);
-    out.insert(out.end(), moved.begin(), moved.end());
+    out = commit_speculatively(move_away_from(r.broker_id));
   }
-  out.push_back(RegisterBrokerRecord{r.broker_id, r.incarnation, epoch, r.host, r.port, r.rack});
+  if (existing && !r.clean_shutdown) {
+    auto forgotten = forget_unclean(r.broker_id);
+    out.insert(out.end(), forgotten.begin(), forgotten.end());
+  }
+  Records registered{RegisterBrokerRecord{r.broker_id, r.incarnation, epoch, r.host, r.port, r.rack}};
+  commit_speculatively(registered);
+  out.insert(out.end(), registered.begin(), registered.end());
   last_heartbeat_ms_[r.broker_id] = clock_.now_ms();
   lost_ms_.erase(r.broker_id);
-  return commit_speculatively(std::move(out));
+  return out;
 }
 
 Result<std::pair<Records, bool>> Controller::heartbeat(int32_t broker_id, int64_t epoch,
@@ -190,7 +225,31 @@ Result<Records> Controller::alter_configs(
   }
   Records out;
   for (const auto& [k, v] : changes) out.push_back(ConfigRecord{resource, name, k, v});
-  return commit_speculatively(std::move(out));
+  commit_speculatively(out);
+  const bool cluster_wide = resource == ConfigResource::broker && name.empty();
+  if (resource != ConfigResource::topic && !cluster_wide) return out;
+  const std::string topic = cluster_wide ? "" : name;
+  if (changes.contains("min.insync.replicas")) {
+    // KIP-966: ELR members were chosen against the old minimum; start over.
+    Records cleared;
+    for (const auto& [n, t] : working_->topics()) {
+      if (!topic.empty() && n != topic) continue;
+      for (size_t i = 0; i < t.partitions.size(); ++i) {
+        if (t.partitions[i].elr.empty()) continue;
+        PartitionChangeRecord c{t.id, static_cast<int32_t>(i), std::nullopt, std::nullopt, std::nullopt};
+        c.elr = std::vector<int32_t>{};
+        cleared.push_back(std::move(c));
+      }
+    }
+    commit_speculatively(cleared);
+    out.insert(out.end(), cleared.begin(), cleared.end());
+  }
+  if (changes.contains("unclean.leader.election.enable")) {
+    // Turning it on elects leaderless partitions at once, as Kafka's controller does.
+    auto elected = elect_offline(topic);
+    out.insert(out.end(), elected.begin(), elected.end());
+  }
+  return out;
 }
 
 Result<Records> Controller::alter_partition(const Uuid& topic_id, int32_t partition,
@@ -220,7 +279,11 @@ Result<Records> Controller::alter_partition(const Uuid& topic_id, int32_t partit
       return make_error(Errc::invalid_request, "broker " + std::to_string(r) + " is fenced");
     }
   }
-  return commit_speculatively({PartitionChangeRecord{topic_id, partition, std::nullopt, isr, std::nullopt}});
+  auto change = partition_change(*t, partition, isr, false, false);
+  PartitionChangeRecord out = change.value_or(
+      PartitionChangeRecord{topic_id, partition, std::nullopt, isr, std::nullopt});
+  out.isr = isr;
+  return commit_speculatively({std::move(out)});
 }
 
 Result<std::pair<Records, int64_t>> Controller::allocate_producer_ids(int32_t broker_id) {
@@ -230,36 +293,88 @@ Result<std::pair<Records, int64_t>> Controller::allocate_producer_ids(int32_t br
   return std::pair{std::move(out), start};
 }
 
+bool Controller::live(int32_t broker) const {
+  const BrokerState* b = working_->broker(broker);
+  return b && !b->fenced;
+}
+
+int32_t Controller::min_insync_replicas(const std::string& topic) const {
+  auto v = config_value("min.insync.replicas", {working_->configs(ConfigResource::topic, topic),
+                                                working_->configs(ConfigResource::broker, "")});
+  int32_t out = 0;
+  if (v && std::from_chars(v->data(), v->data() + v->size(), out).ec == std::errc{} && out >= 1) {
+    return out;
+  }
+  return config_.min_insync_replicas;
+}
+
+bool Controller::unclean_leader_election(const std::string& topic) const {
+  auto v = config_value("unclean.leader.election.enable",
+                        {working_->configs(ConfigResource::topic, topic),
+                         working_->configs(ConfigResource::broker, "")});
+  return v ? *v == "true" : config_.unclean_leader_election;
+}
+
+std::optional<PartitionChangeRecord> Controller::partition_change(const TopicState& t, int32_t index,
+                                                                  std::vector<int32_t> isr,
+                                                                  bool elect, bool unclean,
+                                                                  int32_t gone) const {
+  const PartitionState& p = t.partitions[static_cast<size_t>(index)];
+  const int32_t min_isr = min_insync_replicas(t.name);
+  std::vector<int32_t> elr = next_elr(p.isr, p.elr, isr, min_isr);
+  int32_t leader = p.leader;
+  int32_t last_known = isr.empty() ? p.last_known_leader : -1;
+  if (elect) {
+    auto eligible = [&](int32_t r) { return r != gone && live(r); };
+    auto first = [&](auto&& pred) {
+      for (int32_t r : p.replicas) {
+        if (eligible(r) && pred(r)) return r;
+      }
+      return -1;
+    };
+    bool clean = true;
+    leader = first([&](int32_t r) { return contains(isr, r); });
+    if (leader < 0) leader = first([&](int32_t r) { return contains(elr, r); });
+    if (leader < 0 && isr.empty() && elr.empty() && last_known >= 0 && eligible(last_known)) {
+      leader = last_known;
+    }
+    if (leader < 0 && unclean) {
+      leader = first([](int32_t) { return true; });
+      clean = false;
+    }
+    if (leader >= 0 && !contains(isr, leader)) {
+      // A leader from outside the ISR starts it over with itself. After a clean choice the
+      // old members still hold every committed record; after an unclean one the history is
+      // the new leader's and nobody else is known to hold it.
+      std::vector<int32_t> alone{leader};
+      elr = clean ? next_elr(isr, elr, alone, min_isr) : std::vector<int32_t>{};
+      isr = std::move(alone);
+      last_known = -1;
+    }
+  }
+  PartitionChangeRecord change{t.id, index, std::nullopt, std::nullopt, std::nullopt};
+  if (leader != p.leader) change.leader = leader;
+  if (isr != p.isr) change.isr = isr;
+  if (elr != p.elr) change.elr = elr;
+  if (last_known != p.last_known_leader) change.last_known_leader = last_known;
+  if (!change.leader && !change.isr && !change.elr && !change.last_known_leader) return std::nullopt;
+  return change;
+}
+
 Records Controller::move_away_from(int32_t broker) {
   Records out;
   for (const auto& [name, t] : working_->topics()) {
     for (size_t i = 0; i < t.partitions.size(); ++i) {
       const auto& p = t.partitions[i];
-      if (!contains(p.isr, broker)) continue;
-      std::vector<int32_t> isr;
-      for (int32_t r : p.isr) {
-        if (r != broker) isr.push_back(r);
-      }
-      PartitionChangeRecord change{t.id, static_cast<int32_t>(i), std::nullopt, std::nullopt, std::nullopt};
-      if (isr.empty()) {
-        // The last in-sync replica keeps its place: with unclean election off, only it may lead
-        // again, and the partition is offline until it returns.
-        if (p.leader == broker) change.leader = -1;
-      } else {
-        change.isr = isr;
-        if (p.leader == broker) {
-          int32_t next = -1;
-          for (int32_t r : p.replicas) {
-            const BrokerState* b = working_->broker(r);
-            if (contains(isr, r) && b && !b->fenced) {
-              next = r;
-              break;
-            }
-          }
-          change.leader = next;
-        }
-      }
-      if (change.leader || change.isr) out.push_back(std::move(change));
+      const bool leads = p.leader == broker;
+      if (!contains(p.isr, broker) && !leads) continue;
+      // The last in-sync replica keeps its place (Kafka's last known leader): it may lead
+      // again if it returns before any other eligible replica.
+      std::vector<int32_t> isr = without(p.isr, broker);
+      if (isr.empty()) isr = p.isr;
+      auto change = partition_change(t, static_cast<int32_t>(i), std::move(isr), leads,
+                                     unclean_leader_election(name), broker);
+      if (change) out.push_back(std::move(*change));
     }
   }
   return out;
@@ -270,9 +385,53 @@ Records Controller::elect_for_returning(int32_t broker) {
   for (const auto& [name, t] : working_->topics()) {
     for (size_t i = 0; i < t.partitions.size(); ++i) {
       const auto& p = t.partitions[i];
-      if (p.leader == -1 && contains(p.isr, broker)) {
-        out.push_back(PartitionChangeRecord{t.id, static_cast<int32_t>(i), broker, std::nullopt, std::nullopt});
+      if (p.leader != -1 || !contains(p.replicas, broker)) continue;
+      auto change = partition_change(t, static_cast<int32_t>(i), p.isr, true,
+                                     unclean_leader_election(name));
+      if (change) out.push_back(std::move(*change));
+    }
+  }
+  return commit_speculatively(std::move(out));
+}
+
+Records Controller::forget_unclean(int32_t broker) {
+  Records out;
+  for (const auto& [name, t] : working_->topics()) {
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& p = t.partitions[i];
+      if (!contains(p.elr, broker) && !contains(p.isr, broker)) continue;
+      PartitionChangeRecord change{t.id, static_cast<int32_t>(i), std::nullopt, std::nullopt, std::nullopt};
+      auto elr = without(p.elr, broker);
+      if (elr != p.elr) change.elr = elr;
+      auto isr = without(p.isr, broker);
+      if (!isr.empty()) {
+        if (isr != p.isr) change.isr = std::move(isr);
+      } else if (contains(p.isr, broker) && !elr.empty()) {
+        // The last ISR member may have lost committed records the ELR members hold: they
+        // come first; it stays the last known leader for when none of them is left.
+        change.isr = std::vector<int32_t>{};
+        change.last_known_leader = broker;
       }
+      if (change.isr || change.elr) out.push_back(std::move(change));
+    }
+  }
+  commit_speculatively(out);
+  // With its ISR and ELR gone a partition falls back to its last known leader, if live.
+  auto elected = elect_offline("", broker);
+  out.insert(out.end(), elected.begin(), elected.end());
+  return out;
+}
+
+Records Controller::elect_offline(const std::string& topic, int32_t gone) {
+  Records out;
+  for (const auto& [name, t] : working_->topics()) {
+    if (!topic.empty() && name != topic) continue;
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& p = t.partitions[i];
+      if (p.leader != -1) continue;
+      auto change = partition_change(t, static_cast<int32_t>(i), p.isr, true,
+                                     unclean_leader_election(name), gone);
+      if (change) out.push_back(std::move(*change));
     }
   }
   return commit_speculatively(std::move(out));
@@ -369,6 +528,26 @@ Result<Records> Controller::elect_preferred_leader(const std::string& topic, int
   }
   return commit_speculatively(
       {PartitionChangeRecord{t->id, partition, preferred, std::nullopt, std::nullopt}});
+}
+
+Result<Records> Controller::elect_unclean_leader(const std::string& topic, int32_t partition) {
+  const TopicState* t = working_->topic(topic);
+  if (!t || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
+    return make_error(Errc::unknown_topic_or_partition,
+                      "no partition " + topic + "-" + std::to_string(partition));
+  }
+  const auto& p = t->partitions[static_cast<size_t>(partition)];
+  if (p.leader >= 0) {
+    return make_error(Errc::election_not_needed,
+                      "broker " + std::to_string(p.leader) + " leads " + topic + "-" +
+                          std::to_string(partition));
+  }
+  auto change = partition_change(*t, partition, p.isr, true, true);
+  if (!change || !change->leader || *change->leader < 0) {
+    return make_error(Errc::eligible_leaders_not_available,
+                      "no replica of " + topic + "-" + std::to_string(partition) + " is live");
+  }
+  return commit_speculatively({std::move(*change)});
 }
 
 }  // namespace kafkacore::metadata

@@ -32,6 +32,10 @@ struct ControllerConfig {
   // After a broker's connection to the controller broke, how long it may stay silent before it
   // is fenced (instead of a whole broker.session.timeout.ms); -1: never early.
   int64_t lost_connection_grace_ms = -1;
+  // Broker defaults of the topic configs that shape elections (KIP-966); topic overrides and
+  // cluster-level overrides (broker resource "") in the image win.
+  int32_t min_insync_replicas = 1;       // min.insync.replicas
+  bool unclean_leader_election = false;  // unclean.leader.election.enable
 };
 
 struct BrokerRegistration {
@@ -40,6 +44,9 @@ struct BrokerRegistration {
   std::string host;
   int32_t port = 0;
   std::string rack;
+  // Its previous run ended with a clean shutdown (the storage's marker). Otherwise its log may
+  // have lost an unflushed tail: it leaves every ELR (KIP-966). Unknown counts as unclean.
+  bool clean_shutdown = false;
 };
 
 using Records = std::vector<MetadataRecord>;
@@ -87,6 +94,15 @@ class Controller {
   // ElectLeaders PREFERRED for one partition: its first replica leads if it is in the ISR and
   // unfenced (PREFERRED_LEADER_NOT_AVAILABLE otherwise; ELECTION_NOT_NEEDED if it leads).
   Result<Records> elect_preferred_leader(const std::string& topic, int32_t partition);
+  // ElectLeaders UNCLEAN for one partition without a leader: the usual order (ISR, ELR, last
+  // known leader), then any live replica — its log may lack committed records.
+  // ELECTION_NOT_NEEDED when it has a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica
+  // is live.
+  Result<Records> elect_unclean_leader(const std::string& topic, int32_t partition);
+
+  // The settings an election of `topic` uses: topic override, cluster override, default.
+  int32_t min_insync_replicas(const std::string& topic) const;
+  bool unclean_leader_election(const std::string& topic) const;
 
   Records tick();
 
@@ -106,8 +122,22 @@ class Controller {
   Records commit_speculatively(Records records);
   // Leadership and ISR after `broker` is fenced (or shut down).
   Records move_away_from(int32_t broker);
-  // Leadership for offline partitions whose ISR names `broker`, now unfenced.
+  // Leadership for offline partitions of `broker`, now unfenced.
   Records elect_for_returning(int32_t broker);
+  // `broker` restarted after an unclean shutdown: it leaves every ELR, and the ISR where it is
+  // the last member but ELR members are left (they have what it may have lost).
+  Records forget_unclean(int32_t broker);
+  // Leaderless partitions of `topic` (all topics if empty) elected again (a config changed).
+  // `gone` is leaving and may not lead.
+  Records elect_offline(const std::string& topic, int32_t gone = -1);
+  // The change that applies `isr` (with the ELR that follows, KIP-966) and with `elect` a
+  // leader chosen in KIP-966's order: a live ISR member, a live ELR member, the last known
+  // leader once neither set has anyone, then (`unclean`) any live replica; -1 if none.
+  // nullopt when nothing changes. `gone` counts as not live.
+  std::optional<PartitionChangeRecord> partition_change(const TopicState& t, int32_t index,
+                                                        std::vector<int32_t> isr, bool elect,
+                                                        bool unclean, int32_t gone = -1) const;
+  bool live(int32_t broker) const;
   // auto.leader.rebalance.enable: preferred leaders of brokers whose imbalance is too high.
   Records rebalance_leaders();
 

@@ -11,6 +11,7 @@ template <typename F> void fields(RegisterBrokerRequest& r, F&& f) {
   f("host", r.host);
   f("port", r.port);
   f("rack", r.rack);
+  f("clean_shutdown", r.clean_shutdown);
 }
 template <typename F> void fields(BrokerHeartbeatRequest& r, F&& f) {
   f("broker_id", r.broker_id);
@@ -47,6 +48,10 @@ template <typename F> void fields(AlterConfigsRequest& r, F&& f) {
 }
 template <typename F> void fields(AllocateProducerIdsRequest& r, F&& f) { f("broker_id", r.broker_id); }
 template <typename F> void fields(ElectPreferredLeaderRequest& r, F&& f) {
+  f("topic", r.topic);
+  f("partition", r.partition);
+}
+template <typename F> void fields(ElectUncleanLeaderRequest& r, F&& f) {
   f("topic", r.topic);
   f("partition", r.partition);
 }
@@ -126,7 +131,8 @@ Result<ControllerRpc> decode_rpc(ByteView bytes) {
 std::string request_name(const ControllerRequest& request) {
   static const char* names[] = {"RegisterBroker",   "BrokerHeartbeat",  "AlterPartition",
                                 "CreateTopic",      "DeleteTopic",      "CreatePartitions",
-                                "AlterConfigs",     "AllocateProducerIds", "ElectPreferredLeader"};
+                                "AlterConfigs",     "AllocateProducerIds", "ElectPreferredLeader",
+                                "ElectUncleanLeader"};
   static_assert(std::size(names) == std::variant_size_v<ControllerRequest>);
   return names[request.index()];
 }

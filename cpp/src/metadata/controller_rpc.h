@@ -23,6 +23,8 @@ struct RegisterBrokerRequest {
   std::string host;
   int32_t port = 0;
   std::string rack;
+  // Its previous run shut down cleanly; absent (older brokers) counts as unclean (KIP-966).
+  bool clean_shutdown = false;
 };
 
 struct BrokerHeartbeatRequest {
@@ -76,11 +78,18 @@ struct ElectPreferredLeaderRequest {
   int32_t partition = 0;
 };
 
+// ElectLeaders UNCLEAN for one partition.
+struct ElectUncleanLeaderRequest {
+  std::string topic;
+  int32_t partition = 0;
+};
+
 // New request types go at the end: the variant index is the type on the wire.
 using ControllerRequest =
     std::variant<RegisterBrokerRequest, BrokerHeartbeatRequest, AlterPartitionRequest,
                  CreateTopicRequest, DeleteTopicRequest, CreatePartitionsRequest,
-                 AlterConfigsRequest, AllocateProducerIdsRequest, ElectPreferredLeaderRequest>;
+                 AlterConfigsRequest, AllocateProducerIdsRequest, ElectPreferredLeaderRequest,
+                 ElectUncleanLeaderRequest>;
 
 struct ControllerResponse {
   int16_t error_code = 0;  // Kafka's numbering

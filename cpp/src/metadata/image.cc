@@ -72,7 +72,8 @@ Result<void> MetadataImage::apply_one(const MetadataRecord& record) {
           if (name == topic_names_.end()) return bad("partition of an unknown topic");
           auto& parts = topics_[name->second].partitions;
           if (r.partition != static_cast<int32_t>(parts.size())) return bad("partitions must be added in order");
-          parts.push_back(PartitionState{r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch});
+          parts.push_back(PartitionState{r.replicas, r.isr, r.leader, r.leader_epoch, r.partition_epoch,
+                                         r.elr, r.last_known_leader});
         } else if constexpr (std::is_same_v<T, PartitionChangeRecord>) {
           auto name = topic_names_.find(r.topic_id);
           if (name == topic_names_.end()) return bad("change of an unknown topic");
@@ -87,6 +88,8 @@ Result<void> MetadataImage::apply_one(const MetadataRecord& record) {
           }
           if (r.isr) p.isr = *r.isr;
           if (r.replicas) p.replicas = *r.replicas;
+          if (r.elr) p.elr = *r.elr;
+          if (r.last_known_leader) p.last_known_leader = *r.last_known_leader;
           ++p.partition_epoch;
         } else if constexpr (std::is_same_v<T, RemoveTopicRecord>) {
           auto name = topic_names_.find(r.topic_id);
@@ -122,7 +125,8 @@ std::vector<MetadataRecord> MetadataImage::to_records() const {
     for (size_t i = 0; i < t.partitions.size(); ++i) {
       const auto& p = t.partitions[i];
       out.push_back(PartitionRecord{t.id, static_cast<int32_t>(i), p.replicas, p.isr, p.leader,
-                                    p.leader_epoch, p.partition_epoch});
+                                    p.leader_epoch, p.partition_epoch, p.elr,
+                                    p.last_known_leader});
     }
   }
   for (const auto& [key, values] : configs_) {

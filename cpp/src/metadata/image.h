@@ -33,6 +33,8 @@ struct PartitionState {
   int32_t leader = -1;
   int32_t leader_epoch = 0;
   int32_t partition_epoch = 0;
+  std::vector<int32_t> elr{};        // eligible leader replicas (KIP-966), see PartitionRecord
+  int32_t last_known_leader = -1;
   bool operator==(const PartitionState&) const = default;
 };
 

@@ -40,6 +40,8 @@ template <typename F> void fields(PartitionRecord& r, F&& f) {
   f("leader", r.leader);
   f("leader_epoch", r.leader_epoch);
   f("partition_epoch", r.partition_epoch);
+  f("elr", r.elr);
+  f("last_known_leader", r.last_known_leader);
 }
 template <typename F> void fields(PartitionChangeRecord& r, F&& f) {
   f("topic_id", r.topic_id);
@@ -47,6 +49,8 @@ template <typename F> void fields(PartitionChangeRecord& r, F&& f) {
   f("leader", r.leader);
   f("isr", r.isr);
   f("replicas", r.replicas);
+  f("elr", r.elr);
+  f("last_known_leader", r.last_known_leader);
 }
 template <typename F> void fields(RemoveTopicRecord& r, F&& f) { f("topic_id", r.topic_id); }
 template <typename F> void fields(ConfigRecord& r, F&& f) {

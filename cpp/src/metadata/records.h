@@ -59,6 +59,13 @@ struct PartitionRecord {
   int32_t leader = -1;
   int32_t leader_epoch = 0;
   int32_t partition_epoch = 0;
+  // KIP-966 eligible leader replicas: out of the ISR but holding every committed record (the
+  // HW stood still since they left, the ISR being below min.insync.replicas). Absent in
+  // records written before: empty.
+  std::vector<int32_t> elr{};
+  // The last ISR member, taken out of the ISR after an unclean restart while ELR members were
+  // left: elected only once no ISR or ELR member is left (Kafka's last-known-leader fallback).
+  int32_t last_known_leader = -1;
   bool operator==(const PartitionRecord&) const = default;
 };
 
@@ -70,6 +77,8 @@ struct PartitionChangeRecord {
   std::optional<int32_t> leader;
   std::optional<std::vector<int32_t>> isr;
   std::optional<std::vector<int32_t>> replicas;
+  std::optional<std::vector<int32_t>> elr{};  // unset: unchanged (and in older records)
+  std::optional<int32_t> last_known_leader{};
   bool operator==(const PartitionChangeRecord&) const = default;
 };
 

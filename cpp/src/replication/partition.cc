@@ -276,8 +276,19 @@ std::vector<int32_t> Partition::maximal_isr() const {
   return out;
 }
 
+void Partition::set_min_insync_replicas(int32_t min_isr) {
+  min_isr_ = std::max(min_isr, 1);
+  if (maybe_advance_high_watermark()) {
+    complete_waits();
+    notify_appended();
+  }
+}
+
 bool Partition::maybe_advance_high_watermark() {
   if (!leading_) return false;
+  // Not the maximal ISR: a pending expansion is not committed, and the controller chooses the
+  // ELR from the ISR it knows.
+  if (!legacy() && static_cast<int32_t>(state_.isr.size()) < min_isr_) return false;
   Offset candidate = log_->log_end_offset();
   for (int32_t r : maximal_isr()) {
     if (r == local_broker_id_) continue;

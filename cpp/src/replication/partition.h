@@ -70,6 +70,10 @@ class Partition {
   Offset last_stable_offset() const { return high_watermark(); }
   // After a restart: the checkpointed high watermark, capped at the log end.
   void load_high_watermark(Offset checkpointed);
+  // min.insync.replicas (KIP-966): as leader, the HW advances only while the ISR the
+  // controller committed has at least this many members, so every committed record is on that
+  // many replicas and a replica leaving a smaller ISR keeps all of them (it is eligible to lead).
+  void set_min_insync_replicas(int32_t min_isr);
 
   // ---- leadership (from metadata image changes; repeated calls with the same state are no-ops)
   // Starts a new leader epoch at the log end; followers in the ISR count as caught up as of now.
@@ -189,6 +193,7 @@ class Partition {
   void warn(const std::string& message) const;
 
   bool leading_ = false;
+  int32_t min_isr_ = 1;
   Offset leader_epoch_start_{0};  // where this broker's current leader epoch began
   std::map<int32_t, FollowerProgress> followers_;
   std::optional<PendingIsr> pending_isr_;

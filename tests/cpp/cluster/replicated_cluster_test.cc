@@ -479,8 +479,10 @@ TEST_F(ElectLeadersTest, PreferredElectionOnRequestOnly) {
   EXPECT_EQ(code_of(r, "el", 7), static_cast<int16_t>(Errc::unknown_topic_or_partition));
   // Every partition: only those that needed an election are reported.
   EXPECT_TRUE(elect(std::nullopt).replica_election_results.empty());
-  // Unclean elections are not offered.
+  // UNCLEAN is for partitions without a leader: not this one.
   EXPECT_EQ(code_of(elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0}}}, 1), "el", 0),
+            static_cast<int16_t>(Errc::election_not_needed));
+  EXPECT_EQ(code_of(elect(std::vector<std::pair<std::string, std::vector<int32_t>>>{{"el", {0}}}, 2), "el", 0),
             static_cast<int16_t>(Errc::invalid_request));
 
   ASSERT_TRUE(cluster_->stop_broker(preferred));

@@ -1,6 +1,7 @@
 // The data-loss and divergence cases that leader epochs exist for (reliability-security.md §1.2
 // and §1.7): KIP-101's "HW truncation then election" and "divergence after multiple hard
-// failures", and KIP-279's fast double failover. Real Partitions on real logs play the replicas;
+// failures", KIP-279's fast double failover, and KIP-966's "last replica standing" (one test
+// plays the loss KIP-966 prevents). Real Partitions on real logs play the replicas;
 // the tests move batches between them as the replica fetcher does and truncate as it does
 // (testing::truncate_like_fetcher). Every scenario ends with: nothing that was committed (below
 // a leader's HW, so acknowledged to acks=all producers) is lost, and the logs are byte-identical.
@@ -402,6 +403,111 @@ TEST_F(DataLossScenarios, Kip320CleanLeaderChangeValidatesPosition) {
   EXPECT_EQ(b.p->end_offset_for_epoch(1).end_offset, b.leo());
   // An epoch newer than the leader's is unknown to it.
   EXPECT_EQ(b.p->end_offset_for_epoch(2).end_offset, Offset{-1});
+}
+
+// KIP-966's "last replica standing", the setup both tests below share: RF=3 with
+// min.insync.replicas=2. m1 is committed by all three, C (3) drops out, m2 is committed by A
+// and B, then B (2) drops out too and A (1) goes on alone with m3 and m4 (acks=1). The
+// controller puts B in the ELR (it left an ISR below min.insync.replicas).
+struct LastReplicaStanding : DataLossScenarios {
+  Replica* a = nullptr;
+  Replica* b = nullptr;
+  Replica* c = nullptr;
+  std::vector<std::string> acked;  // what acks=all producers were told
+
+  void SetUp() override {
+    for (int32_t id = 1; id <= 3; ++id) {
+      Replica& r = add(id);
+      r.min_isr = 2;
+      r.p->set_min_insync_replicas(2);
+    }
+    a = replicas[0].get();
+    b = replicas[1].get();
+    c = replicas[2].get();
+    auto image = [](std::vector<int32_t> isr, int32_t pe) { return state({1, 2, 3}, std::move(isr), 1, 0, pe); };
+    a->p->become_leader(image({1, 2, 3}, 0), now());
+    b->p->become_follower(image({1, 2, 3}, 0));
+    c->p->become_follower(image({1, 2, 3}, 0));
+    a->produce("m1");
+    for (int i = 0; i < 2; ++i) {
+      fetch(*a, *b, now());
+      fetch(*a, *c, now());
+    }
+    ASSERT_EQ(a->hw(), Offset{1});
+    a->p->become_leader(image({1, 2}, 1), now());  // C shrunk out
+    b->p->become_follower(image({1, 2}, 1));
+    a->produce("m2");
+    fetch(*a, *b, now());
+    fetch(*a, *b, now());
+    ASSERT_EQ(a->hw(), Offset{2}) << "two in-sync replicas: m2 commits";
+    ASSERT_EQ(b->hw(), Offset{2});
+    acked = committed(*a);
+    a->p->become_leader(image({1}, 2), now());  // B shrunk out: ISR {1}, ELR {2}
+    a->produce("m3");
+    a->produce("m4");
+  }
+};
+
+// KIP-966 part one: with the ISR below min.insync.replicas the high watermark stands still, so
+// what A writes alone is never committed (acks=all producers got NOT_ENOUGH_REPLICAS, and
+// consumers never saw it): B, out of the ISR, still has every committed record.
+TEST_F(LastReplicaStanding, HighWatermarkWaitsForMinIsr) {
+  EXPECT_EQ(a->leo(), Offset{4});
+  EXPECT_EQ(a->hw(), Offset{2}) << "A alone holds m3 and m4: not committed";
+  EXPECT_EQ(committed(*a), acked);
+  expect_prefix(acked, b->values());
+  // Lowering min.insync.replicas lets it move again (as Kafka: the topic config is live).
+  a->p->set_min_insync_replicas(1);
+  EXPECT_EQ(a->hw(), Offset{4});
+}
+
+// What KIP-966 closes. A crashes and loses its page-cache tail, committed m2 included. Re-
+// electing A (the last ISR member, as before KIP-966) makes B truncate by epoch to A's log:
+// committed m2 is gone from every replica.
+TEST_F(LastReplicaStanding, ReelectingTheLastIsrMemberAfterAnUncleanShutdownLosesCommittedData) {
+  a->crash_losing_tail(Offset{1});
+  EXPECT_EQ(a->values(), (std::vector<std::string>{"value-m1-0"}));
+  a->p->become_leader(state({1, 2, 3}, {1}, 1, 1, 3), now());
+  a->produce("m5");
+  b->p->become_follower(state({1, 2, 3}, {1}, 1, 1, 3));
+  truncate_like_fetcher(*a, *b);
+  fetch(*a, *b, now());
+  EXPECT_EQ(b->values(), (std::vector<std::string>{"value-m1-0", "value-m5-0"}));
+  EXPECT_NE(b->values()[1], acked[1]) << "m2 was acknowledged and is lost everywhere";
+}
+
+// The KIP-966 way: A's unclean restart takes it out of the ISR (the controller hears it at
+// registration), so B, the ELR member, is elected with ISR {B}. It has every committed record;
+// A truncates to B's history and catches up; the HW waits until the ISR is back at two.
+TEST_F(LastReplicaStanding, TheElectedElrMemberKeepsEveryCommittedRecord) {
+  a->crash_losing_tail(Offset{1});
+  auto image = [](std::vector<int32_t> isr, int32_t pe) { return state({1, 2, 3}, std::move(isr), 2, 1, pe); };
+  b->p->become_leader(image({2}, 3), now());
+  expect_prefix(acked, b->values());
+  EXPECT_EQ(b->values().size(), 2u) << "m3 and m4 were never B's: never committed";
+  EXPECT_EQ(b->hw(), Offset{2});
+  b->produce("m5");
+  EXPECT_EQ(b->hw(), Offset{2}) << "ISR {B} is below min.insync.replicas";
+  // A returns as a follower: it lost m2, so it fetches it back from B.
+  a->p->become_follower(image({2}, 3));
+  truncate_like_fetcher(*b, *a);
+  for (int i = 0; i < 2; ++i) fetch(*b, *a, now());
+  expect_prefix(acked, a->values());
+  EXPECT_EQ(a->all_bytes(), b->all_bytes());
+  // Caught up: the leader takes A back into the ISR, and m5 commits.
+  auto wanted = b->p->wanted_isr(now(), 10'000);
+  ASSERT_TRUE(wanted);
+  EXPECT_EQ(*wanted, (std::vector<int32_t>{1, 2}));
+  b->p->isr_change_requested(*wanted);
+  EXPECT_EQ(b->hw(), Offset{2}) << "the requested ISR is not committed yet";
+  b->p->become_leader(image(*wanted, 4), now());
+  EXPECT_EQ(b->hw(), Offset{3});
+  // C, out since m1, catches up too.
+  c->p->become_follower(image(*wanted, 4));
+  truncate_like_fetcher(*b, *c);
+  for (int i = 0; i < 2; ++i) fetch(*b, *c, now());
+  EXPECT_EQ(c->values(), (std::vector<std::string>{"value-m1-0", "value-m2-0", "value-m5-0"}));
+  EXPECT_EQ(c->all_bytes(), b->all_bytes());
 }
 
 }  // namespace

@@ -29,18 +29,35 @@ struct Replica {
   std::vector<std::string>* warnings = nullptr;
   std::unique_ptr<storage::PartitionLog> log;
   std::unique_ptr<Partition> p;
+  int32_t min_isr = 1;  // min.insync.replicas, given to the partition on every open
 
   std::filesystem::path log_dir() const { return data_dir / "t-0"; }
 
-  void open(bool legacy = false) {
+  void open(bool legacy = false, bool clean_shutdown = true) {
     storage::LogEnvironment env;
     env.clock = clock;
     if (warnings) env.warn = [w = warnings](const std::string& m) { w->push_back(m); };
-    auto opened = storage::PartitionLog::open(log_dir(), config, env, /*clean_shutdown=*/true);
+    auto opened = storage::PartitionLog::open(log_dir(), config, env, clean_shutdown);
     ASSERT_TRUE(opened) << opened.error().to_string();
     log = std::move(*opened);
     p = std::make_unique<Partition>("t", 0, kTopicId, log.get(), legacy ? -1 : id);
     p->rebuild_producer_state();
+    p->set_min_insync_replicas(min_isr);
+  }
+  // An unclean shutdown that loses the page cache: only the records below `keep` had reached
+  // the disk. The segment file is cut there and the broker restarts, recovering the log (no
+  // HW checkpoint survives either). One segment only.
+  void crash_losing_tail(Offset keep) {
+    const auto cut = all_bytes().size() - bytes_from(keep).size();
+    p.reset();
+    log.reset();
+    std::filesystem::path segment;
+    for (const auto& e : std::filesystem::directory_iterator(log_dir())) {
+      if (e.path().extension() == ".log") segment = e.path();
+    }
+    ASSERT_FALSE(segment.empty());
+    std::filesystem::resize_file(segment, cut);
+    open(false, /*clean_shutdown=*/false);
   }
   // A clean restart: checkpoint the HW as the broker does, close, reopen, reload it.
   void restart() {

@@ -19,16 +19,6 @@ using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 
-int32_t min_insync_replicas(Broker& broker, const std::string& topic) {
-  const auto configs = broker.topic_configs(topic);
-  auto it = configs.find("min.insync.replicas");
-  if (it == configs.end()) {
-    auto b = broker.config().explicit_properties.find("min.insync.replicas");
-    return b == broker.config().explicit_properties.end() ? 1 : std::stoi(b->second);
-  }
-  return std::stoi(it->second);
-}
-
 // Answers once every partition's append is durable and replicated as acks asks (or failed).
 struct DurableWait : std::enable_shared_from_this<DurableWait> {
   server::Request request;
@@ -119,7 +109,7 @@ void register_produce(server::HandlerRegistry& registry, Broker& broker) {
           fail(Errc::unsupported_compression_type, "zstd needs Produce v7 or later");
           continue;
         }
-        const int32_t min_isr = min_insync_replicas(broker, topic.name);
+        const int32_t min_isr = broker.min_insync_replicas(topic.name);
         if (req.acks == -1 && partition->isr_size() < min_isr) {
           fail(Errc::not_enough_replicas,
                "the partition has " + std::to_string(partition->isr_size()) +

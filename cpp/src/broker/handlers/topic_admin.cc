@@ -211,6 +211,7 @@ struct ElectGather {
 
 void elect_leaders(Broker& broker, ElectLeadersRequest req, server::Request request) {
   constexpr int8_t kPreferred = 0;
+  constexpr int8_t kUnclean = 1;
   auto gather = std::make_shared<ElectGather>();
   gather->request = std::move(request);
   ElectLeadersResponse& response = gather->response;
@@ -233,22 +234,27 @@ void elect_leaders(Broker& broker, ElectLeadersRequest req, server::Request requ
     for (int32_t partition : partitions) {
       auto& result = out.partition_result.emplace_back();
       result.partition_id = partition;
-      if (req.election_type != kPreferred) {
+      if (req.election_type != kPreferred && req.election_type != kUnclean) {
         result.error_code = error_code(Errc::invalid_request);
-        result.error_message = "only PREFERRED leader election is supported (unclean leader "
-                               "election is off)";
+        result.error_message = "election type " + std::to_string(req.election_type) +
+                               " is neither PREFERRED (0) nor UNCLEAN (1)";
         continue;
       }
       const size_t slot = out.partition_result.size() - 1;
       ++gather->outstanding;
-      broker.elect_preferred_leader(topic, partition, [gather, topic_slot, slot](Result<void> r) {
+      auto answered = [gather, topic_slot, slot](Result<void> r) {
         if (!r) {
           auto& res = gather->response.replica_election_results[topic_slot].partition_result[slot];
           res.error_code = error_code(r.error());
           res.error_message = r.error().message();
         }
         gather->done();
-      });
+      };
+      if (req.election_type == kUnclean) {
+        broker.elect_unclean_leader(topic, partition, std::move(answered));
+      } else {
+        broker.elect_preferred_leader(topic, partition, std::move(answered));
+      }
     }
   }
   gather->done();
