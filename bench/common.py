@@ -125,6 +125,34 @@ def partition_leaders(bootstrap: str, topic: str) -> dict[int, int]:
     return {p.id: p.leader for p in meta.partitions.values()}
 
 
+def ms_to_first_ack_after_kill(producer, topic: str, partition: int, kill) -> float:
+    """Sends a 100 B record to `partition` every 2 ms and calls kill() one second in; returns
+    the milliseconds from the kill to the first acknowledged record sent after it. `producer`
+    has confluent-kafka's produce/poll/purge/flush. TimeoutError if none within 60 s."""
+    acked: list[int] = []
+    kill_ns = [0]
+
+    def delivered(sent_ns: int):
+        def cb(err, _msg) -> None:
+            if err is None and kill_ns[0] and sent_ns >= kill_ns[0]:
+                acked.append(time.monotonic_ns())
+        return cb
+
+    start = time.monotonic()
+    while time.monotonic() < start + 61 and not acked:
+        if not kill_ns[0] and time.monotonic() - start >= 1.0:
+            kill_ns[0] = time.monotonic_ns()
+            kill()
+        producer.produce(topic, b"f" * 100, partition=partition,
+                         on_delivery=delivered(time.monotonic_ns()))
+        producer.poll(0.002)
+    producer.purge()
+    producer.flush(1)
+    if not acked:
+        raise TimeoutError("no acks=all write was acknowledged within 60 s of the kill")
+    return (acked[0] - kill_ns[0]) / 1e6
+
+
 def rss_mb(pids: list[int]) -> float:
     """Resident memory of the processes together, in MiB (VmRSS from /proc)."""
     total_kb = 0

@@ -40,7 +40,8 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ceilings  # noqa: E402
 import loadgen  # noqa: E402
-from common import ROOT, create_topic, log, partition_leaders, quiet_config, rss_mb  # noqa: E402
+from common import (ROOT, create_topic, log, ms_to_first_ack_after_kill, partition_leaders,  # noqa: E402
+                    quiet_config, rss_mb)
 from systems import LABELS, SYSTEMS, Unavailable, default_server, start_cluster  # noqa: E402
 
 
@@ -497,30 +498,8 @@ class Bench:
             "reconnect.backoff.ms": 10, "reconnect.backoff.max.ms": 100,
             "topic.metadata.refresh.fast.interval.ms": 10,
         }))
-        acked: list[int] = []
-        kill_ns = [0]
-
-        def delivered(sent_ns: int) -> Callable:
-            def cb(err, _msg) -> None:
-                if err is None and kill_ns[0] and sent_ns >= kill_ns[0]:
-                    acked.append(time.monotonic_ns())
-            return cb
-
-        start = time.monotonic()
-        end = start + 61
-        while time.monotonic() < end and not acked:
-            now = time.monotonic()
-            if not kill_ns[0] and now - start >= 1.0:
-                kill_ns[0] = time.monotonic_ns()
-                cluster.kill_node(victim)
-            producer.produce(topic, b"f" * 100, partition=partition,
-                             on_delivery=delivered(time.monotonic_ns()))
-            producer.poll(0.002)
-        producer.purge()
-        producer.flush(1)
-        if not acked:
-            raise TimeoutError("no acks=all write was acknowledged within 60 s of the kill")
-        ms = (acked[0] - kill_ns[0]) / 1e6
+        ms = ms_to_first_ack_after_kill(producer, topic, partition,
+                                        lambda: cluster.kill_node(victim))
         self.res.add(row, system, ms,
                      {"victim": victim, "controller": controller, "partition": partition})
         log(f"    {row}: node {victim} (controller: {controller}) killed; first acks=all write "

@@ -27,6 +27,8 @@ from confluent_kafka.admin import AdminClient
 
 from pykafkacore import Cluster
 
+from common import ms_to_first_ack_after_kill
+
 PRODUCER = {
     "acks": "all", "linger.ms": 0, "enable.idempotence": False, "message.timeout.ms": 60000,
     "retry.backoff.ms": 10, "retry.backoff.max.ms": 100, "reconnect.backoff.ms": 10,
@@ -94,29 +96,9 @@ def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confl
     victim = leaders[partition]
     producer = (Producer({"bootstrap.servers": cluster.bootstrap_servers, **PRODUCER})
                 if client == "confluent" else _NativeProducer(cluster.bootstrap_servers))
-    acked: list[int] = []
-    kill_ns = [0]
-
-    def delivered(sent_ns: int):
-        def cb(err, _msg) -> None:
-            if err is None and kill_ns[0] and sent_ns >= kill_ns[0]:
-                acked.append(time.monotonic_ns())
-        return cb
-
-    start = time.monotonic()
-    while time.monotonic() < start + 61 and not acked:
-        if not kill_ns[0] and time.monotonic() - start >= 1.0:
-            kill_ns[0] = time.monotonic_ns()
-            cluster.kill(victim)
-        producer.produce(topic, b"f" * 100, partition=partition,
-                         on_delivery=delivered(time.monotonic_ns()))
-        producer.poll(0.002)
-    producer.purge()
-    producer.flush(1)
-    if not acked:
-        raise TimeoutError("no acks=all write acknowledged within 60 s of the kill")
+    ms = ms_to_first_ack_after_kill(producer, topic, partition, lambda: cluster.kill(victim))
     cluster.restart(victim)
-    return (acked[0] - kill_ns[0]) / 1e6, victim, controller
+    return ms, victim, controller
 
 
 def main() -> None:
