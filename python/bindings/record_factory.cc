@@ -6,7 +6,7 @@ namespace kafkacore::python {
 
 namespace {
 
-py::object bytes_or_none(const std::optional<Bytes>& b) {
+py::object bytes_or_none(const std::optional<ByteView>& b) {
   if (!b) return py::none();
   return py::reinterpret_steal<py::object>(PyBytes_FromStringAndSize(
       reinterpret_cast<const char*>(b->data()), static_cast<Py_ssize_t>(b->size())));
@@ -46,19 +46,23 @@ py::object RecordFactory::topic_str(const std::string& topic) {
   return last_topic_str_;
 }
 
-py::object RecordFactory::one(const client::ConsumerRecord& r) {
+py::object RecordFactory::one(const client::FetchedRecords& fetched, const client::RecordRef& r,
+                              const py::object& topic, const py::object& partition) {
   std::array<py::object, kFieldCount> fields;
-  fields[kTopic] = topic_str(r.topic);
-  fields[kPartition] = int_of(r.partition);
+  fields[kTopic] = topic;
+  fields[kPartition] = partition;
   fields[kOffset] = int_of(r.offset);
   fields[kTimestamp] = int_of(r.timestamp);
   fields[kKey] = bytes_or_none(r.key);
   if (key_deserializer_ && r.key) fields[kKey] = key_deserializer_(fields[kKey]);
   fields[kValue] = bytes_or_none(r.value);
   if (value_deserializer_ && r.value) fields[kValue] = value_deserializer_(fields[kValue]);
-  py::list headers(r.headers.size());
-  for (size_t i = 0; i < r.headers.size(); ++i) {
-    headers[i] = py::make_tuple(py::str(r.headers[i].key), bytes_or_none(r.headers[i].value));
+  py::tuple headers(r.headers_end - r.headers_begin);
+  for (uint32_t i = r.headers_begin; i < r.headers_end; ++i) {
+    const client::HeaderRef& h = fetched.headers[i];
+    py::str key(reinterpret_cast<const char*>(h.key.data()), h.key.size());
+    PyTuple_SET_ITEM(headers.ptr(), i - r.headers_begin,
+                     py::make_tuple(std::move(key), bytes_or_none(h.value)).release().ptr());
   }
   fields[kHeaders] = std::move(headers);
   fields[kTimestampType] = int_of(static_cast<int>(r.timestamp_type));
@@ -75,10 +79,16 @@ py::object RecordFactory::one(const client::ConsumerRecord& r) {
   return py::reinterpret_steal<py::object>(record);
 }
 
-py::list RecordFactory::build(const std::vector<client::ConsumerRecord>& records) {
-  py::list out(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), one(records[i]).release().ptr());
+py::list RecordFactory::build(const client::PolledRecords& polled) {
+  py::list out(static_cast<Py_ssize_t>(polled.size()));
+  Py_ssize_t at = 0;
+  for (const client::RecordRun& run : polled.runs) {
+    const client::FetchedRecords& fetched = *run.fetched;
+    py::object topic = topic_str(fetched.topic);
+    py::object partition = int_of(fetched.partition);
+    for (size_t i = run.begin; i < run.end; ++i) {
+      PyList_SET_ITEM(out.ptr(), at++, one(fetched, fetched.records[i], topic, partition).release().ptr());
+    }
   }
   return out;
 }

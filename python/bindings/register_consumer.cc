@@ -86,18 +86,21 @@ inline void raise_if_error(const Result<void>& r) {
   if (!r) throw_kafka_error(r.error());
 }
 
-py::object optional_py_bytes(const std::optional<Bytes>& b) {
+py::object optional_py_bytes(const std::optional<ByteView>& b) {
   if (!b) return py::none();
-  return to_py_bytes(ByteView(b->data(), b->size()));
+  return to_py_bytes(*b);
 }
 
 // (topic, partition, offset, timestamp, timestamp_type, key, value, headers, leader_epoch)
-py::tuple record_tuple(const client::ConsumerRecord& r) {
-  py::list headers(r.headers.size());
-  for (size_t i = 0; i < r.headers.size(); ++i) {
-    headers[i] = py::make_tuple(py::str(r.headers[i].key), optional_py_bytes(r.headers[i].value));
+py::tuple record_tuple(const client::FetchedRecords& fetched, const client::RecordRef& r) {
+  py::list headers(r.headers_end - r.headers_begin);
+  for (uint32_t i = r.headers_begin; i < r.headers_end; ++i) {
+    const client::HeaderRef& h = fetched.headers[i];
+    headers[i - r.headers_begin] = py::make_tuple(
+        py::str(reinterpret_cast<const char*>(h.key.data()), h.key.size()),
+        optional_py_bytes(h.value));
   }
-  return py::make_tuple(py::str(r.topic), r.partition, r.offset, r.timestamp,
+  return py::make_tuple(py::str(fetched.topic), fetched.partition, r.offset, r.timestamp,
                         static_cast<int>(r.timestamp_type), optional_py_bytes(r.key),
                         optional_py_bytes(r.value), std::move(headers), r.leader_epoch);
 }
@@ -232,11 +235,12 @@ class PyConsumer {
   // Waits in slices of at most 100 ms so Ctrl-C (PyErr_CheckSignals) interrupts a long poll.
   py::list poll(double timeout_s) {
     const auto deadline = std::chrono::steady_clock::now() + ms_of(timeout_s);
-    std::vector<client::ConsumerRecord> records;
+    client::PolledRecords records;
     while (true) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      auto r = without_gil(
-          [&] { return consumer_->poll(std::clamp(left, milliseconds(0), milliseconds(100))); });
+      auto r = without_gil([&] {
+        return consumer_->poll_shared(std::clamp(left, milliseconds(0), milliseconds(100)));
+      });
       if (!r) throw_kafka_error(r.error());
       if (!r->empty()) {
         records = std::move(*r);
@@ -246,8 +250,12 @@ class PyConsumer {
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
     if (factory_.configured()) return factory_.build(records);
-    py::list out(records.size());
-    for (size_t i = 0; i < records.size(); ++i) out[i] = record_tuple(records[i]);
+    py::list out;
+    for (const client::RecordRun& run : records.runs) {
+      for (size_t i = run.begin; i < run.end; ++i) {
+        out.append(record_tuple(*run.fetched, run.fetched->records[i]));
+      }
+    }
     return out;
   }
 

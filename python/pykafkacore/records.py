@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 
@@ -24,8 +24,9 @@ class RecordMetadata:
 @dataclass(slots=True)
 class Record:
     """A consumed record. ``key``/``value`` are deserialized when the consumer has
-    deserializers, else bytes (or None). ``timestamp_type`` is 0 for create time, 1 for the
-    broker's log-append time."""
+    deserializers, else bytes (or None). ``headers`` is a tuple of ``(key, value)`` pairs, in
+    the order they were sent (``()`` when there are none). ``timestamp_type`` is 0 for create
+    time, 1 for the broker's log-append time."""
 
     topic: str
     partition: int
@@ -33,7 +34,7 @@ class Record:
     timestamp: int
     key: Any
     value: Any
-    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+    headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_type: int = 0
     leader_epoch: int = -1
 

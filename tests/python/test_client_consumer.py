@@ -54,8 +54,8 @@ def test_assign_seek_poll_records_from_both_producers(kafka_broker):
         records = _poll_until(consumer, 10)
         assert [r.offset for r in records] == list(range(10))
         assert records[0].value == b"v0" and records[0].key == b"k0"
-        assert records[0].headers == [("h", b"x"), ("n", None)]
-        assert records[7].key is None and records[7].headers == [("h", b"y")]
+        assert records[0].headers == (("h", b"x"), ("n", None))
+        assert records[7].key is None and records[7].headers == (("h", b"y"),)
         assert records[0].timestamp > 0 and records[0].timestamp_type == 0
         assert records[0].topic_partition == tp
         assert consumer.position(tp) == 10
@@ -290,11 +290,11 @@ def test_records_are_record_dataclasses_and_deserializer_errors_surface(kafka_br
         first = records[0]
         assert type(first) is Record
         assert first == Record("c-records", 0, 0, 1_700_000_000_000, b"k", b"\x00not json",
-                               [("h", b"v")], 0, first.leader_epoch)
+                               (("h", b"v"),), 0, first.leader_epoch)
         assert dataclasses.replace(first, value=b"x").value == b"x"
         first.value = b"mutable like any dataclass"
         assert first.topic_partition == ("c-records", 0)
-        assert records[1].headers == [] and records[1].key is None
+        assert records[1].headers == () and records[1].key is None
     finally:
         raw.close()
     strict = Consumer(bootstrap_servers=kafka_broker.bootstrap_servers, auto_offset_reset="earliest",

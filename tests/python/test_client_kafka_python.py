@@ -82,7 +82,7 @@ def test_each_reads_what_the_other_wrote(kafka_broker):
     assert [r.value for r in records[5:]] == [b"theirs-%d" % i for i in range(5)]
     assert all(r.key is None for r in records[5:])
     assert [r.timestamp for r in records[5:]] == [t0 + 1000 + i for i in range(5)]
-    assert all(r.headers == [("origin", b"kafka-python")] for r in records[5:])
+    assert all(r.headers == (("origin", b"kafka-python"),) for r in records[5:])
 
 
 @pytest.mark.parametrize("strategy", ["range", "roundrobin"])

@@ -366,6 +366,12 @@ std::vector<std::string> Consumer::subscription() const {
 // ---- poll
 
 Result<std::vector<ConsumerRecord>> Consumer::poll(milliseconds timeout) {
+  auto polled = poll_shared(timeout);
+  if (!polled) return std::unexpected(std::move(polled.error()));
+  return polled->to_records();  // on this thread: the io thread only decodes
+}
+
+Result<PolledRecords> Consumer::poll_shared(milliseconds timeout) {
   std::lock_guard user(impl_->user_mutex);
   if (auto r = impl_->check_open(); !r) return std::unexpected(r.error());
   const auto deadline = deadline_after(timeout);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "client/config.h"
+#include "client/fetched_records.h"
 #include "client/types.h"
 #include "common/error.h"
 
@@ -85,6 +86,9 @@ class Consumer {
   // offset) with auto.offset.reset=none, a corrupt batch, a fenced static member, a group
   // protocol error, or "consumer closed".
   Result<std::vector<ConsumerRecord>> poll(std::chrono::milliseconds timeout);
+  // poll() without copying: the records still view the fetched bytes, which the result keeps
+  // alive. For callers that copy each key and value once to where it goes (the Python binding).
+  Result<PolledRecords> poll_shared(std::chrono::milliseconds timeout);
 
   // Next offset to read; takes effect for the next poll(). Ignored for unassigned partitions.
   void seek(const TopicPartition& tp, int64_t offset);

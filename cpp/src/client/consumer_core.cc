@@ -167,9 +167,9 @@ std::vector<std::pair<ConsumerCore::CommitCallback, Result<void>>> ConsumerCore:
   return out;
 }
 
-Result<std::vector<ConsumerRecord>> ConsumerCore::collect(size_t max) {
+Result<PolledRecords> ConsumerCore::collect(size_t max) {
   if (fatal_) return std::unexpected(*fatal_);
-  std::vector<ConsumerRecord> records = subscriptions_.drain(max);
+  PolledRecords records = subscriptions_.drain(max);
   fetcher_.maybe_send();  // room in the buffer again: fetch ahead while the user works
   if (!records.empty()) return records;
   // Partition errors are reported once each, after the records fetched before them.
@@ -184,7 +184,7 @@ Result<std::vector<ConsumerRecord>> ConsumerCore::collect(size_t max) {
 }
 
 ConsumerCore::PollStep ConsumerCore::poll_step(size_t max) {
-  PollStep step{take_user_work(), std::vector<ConsumerRecord>{}};
+  PollStep step{take_user_work(), PolledRecords{}};
   if (step.work.empty()) step.records = collect(max);
   return step;
 }

@@ -64,12 +64,12 @@ class ConsumerCore {
   // Only the commit callbacks (commit_sync runs those; rebalance steps wait for poll).
   std::vector<std::pair<CommitCallback, Result<void>>> take_callbacks();
   // Buffered records; else the first pending error (fatal, or of a partition).
-  Result<std::vector<ConsumerRecord>> collect(size_t max);
+  Result<PolledRecords> collect(size_t max);
   // One poll() round trip: the user work if there is some (records wait until it is done),
   // else collect(max).
   struct PollStep {
     UserWork work;
-    Result<std::vector<ConsumerRecord>> records;
+    Result<PolledRecords> records;
   };
   PollStep poll_step(size_t max);
   // A prepare event was handled: its partitions are gone.

@@ -4,18 +4,14 @@
 
 namespace kafkacore::client {
 
-namespace {
-
-std::optional<Bytes> copy(const std::optional<ByteView>& view) {
-  if (!view) return std::nullopt;
-  return Bytes(view->begin(), view->end());
-}
-
-}  // namespace
-
 Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t partition,
-                                            ByteView records, int64_t fetch_offset,
-                                            bool check_crcs) {
+                                            ByteView records,
+                                            std::shared_ptr<const void> keepalive,
+                                            int64_t fetch_offset, bool check_crcs) {
+  auto fetched = std::make_shared<FetchedRecords>();
+  fetched->topic = topic;
+  fetched->partition = partition;
+  fetched->keepalive.push_back(std::move(keepalive));
   FetchedChunk chunk;
   chunk.next_offset = fetch_offset;
   size_t pos = 0;
@@ -58,30 +54,33 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
                                                     std::to_string(batch->base_offset().value()) +
                                                     ": " + decoded.error().message());
     }
+    // A compressed batch's records view its decompressed storage, which must live as long.
+    if (!decoded->storage.empty()) {
+      fetched->keepalive.push_back(std::make_shared<const Bytes>(std::move(decoded->storage)));
+    }
     const int64_t base = batch->base_offset().value();
     const bool append_time = batch->timestamp_type() == record::TimestampType::log_append_time;
     const int32_t epoch = batch->partition_leader_epoch().value();
-    chunk.records.reserve(chunk.records.size() + decoded->records.size());
+    fetched->records.reserve(fetched->records.size() + decoded->records.size());
     for (const record::Record& rec : decoded->records) {
       const int64_t offset = base + rec.offset_delta;
       if (offset < fetch_offset) continue;
-      ConsumerRecord& r = chunk.records.emplace_back();
-      r.topic = topic;
-      r.partition = partition;
+      RecordRef& r = fetched->records.emplace_back();
       r.offset = offset;
       r.timestamp =
           append_time ? batch->max_timestamp() : batch->base_timestamp() + rec.timestamp_delta;
       r.timestamp_type = append_time ? TimestampKind::log_append_time : TimestampKind::create_time;
-      r.key = copy(rec.key);
-      r.value = copy(rec.value);
-      r.headers.reserve(rec.headers.size());
+      r.key = rec.key;
+      r.value = rec.value;
+      r.headers_begin = static_cast<uint32_t>(fetched->headers.size());
       for (const record::RecordHeader& h : rec.headers) {
-        r.headers.push_back(Header{
-            std::string(reinterpret_cast<const char*>(h.key.data()), h.key.size()), copy(h.value)});
+        fetched->headers.push_back(HeaderRef{h.key, h.value});
       }
+      r.headers_end = static_cast<uint32_t>(fetched->headers.size());
       r.leader_epoch = epoch;
     }
   }
+  chunk.fetched = std::move(fetched);
   return chunk;
 }
 

@@ -129,7 +129,7 @@ void Fetcher::on_response(const std::shared_ptr<InFlight>& in_flight,
           p->fetch_offset != sent->second.first) {
         continue;
       }
-      progress = handle_partition(tp, *p, sent->second.first, data) || progress;
+      progress = handle_partition(tp, *p, sent->second.first, data, r->frame) || progress;
     }
   }
   if (progress) on_progress_();
@@ -137,7 +137,8 @@ void Fetcher::on_response(const std::shared_ptr<InFlight>& in_flight,
 }
 
 bool Fetcher::handle_partition(const TopicPartition& tp, PartitionState& p, int64_t fetch_offset,
-                               const protocol::FetchResponse::PartitionData& data) {
+                               const protocol::FetchResponse::PartitionData& data,
+                               const std::shared_ptr<Bytes>& frame) {
   const auto code = static_cast<Errc>(data.error_code);
   const auto now = Clock::now();
   const auto backoff = network_.options().retry_backoff;
@@ -146,14 +147,14 @@ bool Fetcher::handle_partition(const TopicPartition& tp, PartitionState& p, int6
     if (data.last_stable_offset >= 0) p.last_stable_offset = data.last_stable_offset;
     if (data.log_start_offset >= 0) p.log_start_offset = data.log_start_offset;
     if (data.records.bytes.empty()) return false;
-    auto chunk = decode_fetched_records(tp.topic, tp.partition, data.records.bytes, fetch_offset,
-                                        config_.check_crcs);
+    auto chunk = decode_fetched_records(tp.topic, tp.partition, data.records.bytes, frame,
+                                        fetch_offset, config_.check_crcs);
     if (!chunk) {
       p.error = chunk.error();
       p.retry_after = now + backoff;
       return true;
     }
-    if (chunk->records.empty() && chunk->next_offset <= fetch_offset) return false;
+    if (chunk->fetched->records.empty() && chunk->next_offset <= fetch_offset) return false;
     subscriptions_.add_chunk(p, std::move(*chunk));
     return true;
   }

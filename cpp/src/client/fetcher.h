@@ -49,8 +49,10 @@ class Fetcher {
   void on_response(const std::shared_ptr<InFlight>& in_flight,
                    Result<Response<protocol::FetchResponse>> r);
   // True when the partition's answer gave the user something to see (records or an error).
+  // `frame`: the answer's buffer, which `data.records` views (decoded records keep it alive).
   bool handle_partition(const TopicPartition& tp, PartitionState& p, int64_t fetch_offset,
-                        const protocol::FetchResponse::PartitionData& data);
+                        const protocol::FetchResponse::PartitionData& data,
+                        const std::shared_ptr<Bytes>& frame);
 
   NetworkClient& network_;
   SubscriptionState& subscriptions_;

@@ -1,5 +1,7 @@
 #include "client/subscription_state.h"
 
+#include <algorithm>
+
 namespace kafkacore::client {
 
 Result<void> SubscriptionState::subscribe(std::set<std::string> topics) {
@@ -171,8 +173,9 @@ bool SubscriptionState::has_buffered_records() const {
   return false;
 }
 
-std::vector<ConsumerRecord> SubscriptionState::drain(size_t max) {
-  std::vector<ConsumerRecord> out;
+PolledRecords SubscriptionState::drain(size_t max) {
+  PolledRecords out;
+  size_t taken = 0;
   if (partitions_.empty()) return out;
   // Start after the partition drained last time, so no partition starves the others.
   auto start = drain_cursor_ ? partitions_.upper_bound(*drain_cursor_) : partitions_.begin();
@@ -181,24 +184,29 @@ std::vector<ConsumerRecord> SubscriptionState::drain(size_t max) {
   do {
     auto& [tp, p] = *it;
     if (!p.paused && p.has_position()) {
-      while (!p.chunks.empty() && out.size() < max) {
+      const size_t taken_before = taken;
+      while (!p.chunks.empty() && taken < max) {
         FetchedChunk& chunk = p.chunks.front();
-        while (chunk.next < chunk.records.size() && out.size() < max) {
-          ConsumerRecord& r = chunk.records[chunk.next++];
-          p.position = r.offset + 1;
+        const std::vector<RecordRef>& records = chunk.fetched->records;
+        const size_t n = std::min(records.size() - chunk.next, max - taken);
+        if (n > 0) {
+          out.runs.push_back(RecordRun{chunk.fetched, chunk.next, chunk.next + n});
+          chunk.next += n;
+          taken += n;
+          const RecordRef& last = records[chunk.next - 1];
+          p.position = last.offset + 1;
           p.position_epoch =
-              r.leader_epoch >= 0 ? std::optional<int32_t>(r.leader_epoch) : std::nullopt;
-          out.push_back(std::move(r));
+              last.leader_epoch >= 0 ? std::optional<int32_t>(last.leader_epoch) : std::nullopt;
         }
-        if (chunk.next < chunk.records.size()) break;
+        if (chunk.next < records.size()) break;
         p.position = std::max(p.position, chunk.next_offset);
         p.buffered_bytes -= chunk.bytes;
         buffered_bytes_ -= chunk.bytes;
         p.chunks.pop_front();
       }
-      if (!out.empty()) drain_cursor_ = tp;
+      if (taken > taken_before) drain_cursor_ = tp;
     }
-    if (out.size() >= max) break;
+    if (taken >= max) break;
     if (++it == partitions_.end()) it = partitions_.begin();
   } while (it != start);
   return out;

@@ -19,6 +19,7 @@
 
 #include "client/cluster_metadata.h"
 #include "client/consumer_config.h"
+#include "client/fetched_records.h"
 #include "client/types.h"
 #include "common/error.h"
 
@@ -28,7 +29,7 @@ enum class SubscriptionType : uint8_t { none, topics, pattern, manual };
 
 // Records of one fetch answer for one partition, decoded, in offset order.
 struct FetchedChunk {
-  std::vector<ConsumerRecord> records;
+  std::shared_ptr<const FetchedRecords> fetched;  // never null once decoded
   size_t next = 0;          // first record not yet returned
   int64_t next_offset = 0;  // the position once the chunk is used up (skips control batches)
   size_t bytes = 0;         // raw batch bytes, what the prefetch limits count
@@ -111,7 +112,7 @@ class SubscriptionState {
 
   // Up to `max` buffered records of fetchable partitions, round-robin over partitions, moving
   // positions past what is returned.
-  std::vector<ConsumerRecord> drain(size_t max);
+  PolledRecords drain(size_t max);
   bool has_buffered_records() const;
   size_t buffered_bytes() const { return buffered_bytes_; }
 

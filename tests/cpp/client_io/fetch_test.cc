@@ -72,8 +72,10 @@ TEST(FetchSessionHandler, FullThenIncrementalThenForgetAndRestart) {
   EXPECT_EQ(r.session_epoch, -1) << "v6 has no sessions";
 }
 
-Bytes batch_at(int64_t base, int count, bool control = false) {
+Bytes batch_at(int64_t base, int count, bool control = false,
+               record::Compression compression = record::Compression::none) {
   record::BatchOptions o;
+  o.compression = compression;
   o.base_offset = Offset{base};
   o.control = control;
   o.transactional = control;
@@ -94,45 +96,101 @@ Bytes concat(std::initializer_list<Bytes> parts) {
 
 TEST(FetchDecoder, SkipsRecordsBeforeThePositionAndControlBatches) {
   Bytes data = concat({batch_at(0, 5), batch_at(5, 1, true), batch_at(6, 2)});
-  auto chunk = decode_fetched_records("t", 3, data, 3, true);
+  auto chunk = decode_fetched_records("t", 3, data, nullptr, 3, true);
   ASSERT_TRUE(chunk) << chunk.error().to_string();
+  const FetchedRecords& fetched = *chunk->fetched;
   std::vector<int64_t> offsets;
-  for (const auto& r : chunk->records) offsets.push_back(r.offset);
+  for (const auto& r : fetched.records) offsets.push_back(r.offset);
   EXPECT_EQ(offsets, (std::vector<int64_t>{3, 4, 6, 7}));
   EXPECT_EQ(chunk->next_offset, 8);
-  EXPECT_EQ(chunk->records[0].topic, "t");
-  EXPECT_EQ(chunk->records[0].partition, 3);
-  EXPECT_EQ(str(*chunk->records[0].key), "k3");
-  EXPECT_EQ(chunk->records[0].timestamp, 1003);
-  EXPECT_EQ(chunk->records[0].leader_epoch, 4);
+  EXPECT_EQ(fetched.topic, "t");
+  EXPECT_EQ(fetched.partition, 3);
+  EXPECT_EQ(str(*fetched.records[0].key), "k3");
+  EXPECT_EQ(fetched.records[0].timestamp, 1003);
+  EXPECT_EQ(fetched.records[0].leader_epoch, 4);
 
   // Only a control batch past the position: no records, but the position moves past it.
-  auto control = decode_fetched_records("t", 0, batch_at(5, 1, true), 5, true);
+  auto control = decode_fetched_records("t", 0, batch_at(5, 1, true), nullptr, 5, true);
   ASSERT_TRUE(control);
-  EXPECT_TRUE(control->records.empty());
+  EXPECT_TRUE(control->fetched->records.empty());
   EXPECT_EQ(control->next_offset, 6);
+}
+
+// The decoded records view the fetched bytes: they must stay readable after the caller lets go
+// of the frame (the chunk keeps it) and for compressed batches, whose bytes are decompressed.
+TEST(FetchDecoder, RecordsOutliveTheFrameTheyView) {
+  auto frame = std::make_shared<Bytes>(
+      concat({batch_at(0, 3), batch_at(3, 4, false, record::Compression::lz4),
+              batch_at(7, 2, false, record::Compression::zstd)}));
+  auto chunk = decode_fetched_records("t", 0, *frame, frame, 0, true);
+  ASSERT_TRUE(chunk) << chunk.error().to_string();
+  std::weak_ptr<Bytes> watch = frame;
+  frame.reset();
+  ASSERT_FALSE(watch.expired()) << "the chunk holds the frame";
+  PolledRecords polled;
+  polled.runs.push_back({chunk->fetched, 0, chunk->fetched->records.size()});
+  chunk.value().fetched.reset();
+  std::vector<ConsumerRecord> records = polled.to_records();
+  ASSERT_EQ(records.size(), 9u);
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(records[i].offset, i);
+    ASSERT_TRUE(records[i].key && records[i].value);
+    EXPECT_EQ(str(*records[i].key), "k" + std::to_string(i));
+    EXPECT_EQ(str(*records[i].value), "v");
+    EXPECT_EQ(records[i].topic, "t");
+  }
+  polled.runs.clear();
+  EXPECT_TRUE(watch.expired()) << "released with the last record";
 }
 
 TEST(FetchDecoder, TruncatedTailIgnoredOversizedFirstBatchAndCorruptionReported) {
   Bytes data = concat({batch_at(0, 2), batch_at(2, 3)});
   data.resize(data.size() - 7);
-  auto chunk = decode_fetched_records("t", 0, data, 0, true);
+  auto chunk = decode_fetched_records("t", 0, data, nullptr, 0, true);
   ASSERT_TRUE(chunk);
-  EXPECT_EQ(chunk->records.size(), 2u);
+  EXPECT_EQ(chunk->fetched->records.size(), 2u);
   EXPECT_EQ(chunk->next_offset, 2);
 
   Bytes partial = batch_at(0, 3);
   partial.resize(40);
-  auto too_large = decode_fetched_records("t", 0, partial, 0, true);
+  auto too_large = decode_fetched_records("t", 0, partial, nullptr, 0, true);
   ASSERT_FALSE(too_large);
   EXPECT_EQ(too_large.error().code(), Errc::message_too_large);
 
   Bytes corrupt = batch_at(0, 3);
   corrupt[corrupt.size() - 2] ^= std::byte{0x01};  // the last record's value: "v" -> "w"
-  auto bad = decode_fetched_records("t", 0, corrupt, 0, true);
+  auto bad = decode_fetched_records("t", 0, corrupt, nullptr, 0, true);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), Errc::corrupt_message);
-  EXPECT_TRUE(decode_fetched_records("t", 0, corrupt, 0, false)) << "check.crcs=false";
+  EXPECT_TRUE(decode_fetched_records("t", 0, corrupt, nullptr, 0, false)) << "check.crcs=false";
+}
+
+// drain() hands out runs of the buffered chunks, at most `max` records, across chunk ends,
+// moving the position past what it returned.
+TEST(SubscriptionDrain, RunsSpanChunksUpToMax) {
+  SubscriptionState subs(OffsetResetPolicy::earliest);
+  ASSERT_TRUE(subs.assign_manual({{"t", 0}}));
+  PartitionState& p = *subs.find({"t", 0});
+  subs.seek(p, 0);
+  for (int64_t base : {0, 5}) {
+    auto frame = std::make_shared<Bytes>(batch_at(base, 5));
+    auto chunk = decode_fetched_records("t", 0, *frame, frame, base, true);
+    ASSERT_TRUE(chunk);
+    subs.add_chunk(p, std::move(*chunk));
+  }
+  PolledRecords first = subs.drain(7);
+  ASSERT_EQ(first.runs.size(), 2u);
+  EXPECT_EQ(first.size(), 7u);
+  EXPECT_EQ(p.position, 7);
+  PolledRecords rest = subs.drain(100);
+  EXPECT_EQ(rest.size(), 3u);
+  EXPECT_EQ(p.position, 10);
+  std::vector<int64_t> offsets;
+  for (const auto& r : first.to_records()) offsets.push_back(r.offset);
+  for (const auto& r : rest.to_records()) offsets.push_back(r.offset);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_TRUE(subs.drain(100).empty());
+  EXPECT_EQ(subs.buffered_bytes(), 0u);
 }
 
 class FetcherTest : public IoTest {
@@ -164,7 +222,7 @@ TEST_F(FetcherTest, FetchesIncrementallyWithinASession) {
   auto drain_until = [&](size_t n) {
     return run_until([&] {
       fetcher.maybe_send();
-      for (auto& r : subs.drain(100)) got.push_back(std::move(r));
+      for (auto& r : subs.drain(100).to_records()) got.push_back(std::move(r));
       return got.size() >= n;
     });
   };
@@ -182,7 +240,7 @@ TEST_F(FetcherTest, FetchesIncrementallyWithinASession) {
   produce("f", 1, make_batch("c", 2));
   ASSERT_TRUE(drain_until(47));
   run_for(200ms);
-  for (auto& r : subs.drain(100)) got.push_back(std::move(r));
+  for (auto& r : subs.drain(100).to_records()) got.push_back(std::move(r));
   EXPECT_EQ(got.size(), 47u);
   subs.set_paused(*subs.find({"f", 0}), false);
   ASSERT_TRUE(drain_until(49));
@@ -204,7 +262,7 @@ TEST_F(FetcherTest, RestartsTheSessionAfterTheBrokerForgetsIt) {
   auto drain_until = [&](size_t n) {
     return run_until([&] {
       fetcher.maybe_send();
-      for (auto& r : subs.drain(100)) got.push_back(std::move(r));
+      for (auto& r : subs.drain(100).to_records()) got.push_back(std::move(r));
       return got.size() >= n;
     });
   };
