@@ -376,17 +376,23 @@ Result<PolledRecords> Consumer::poll_shared(milliseconds timeout) {
   if (auto r = impl_->check_open(); !r) return std::unexpected(r.error());
   const auto deadline = deadline_after(timeout);
   Impl& impl = *impl_;
-  impl.call([&] { impl.core->poll_started(); });
+  // One round trip to the io thread per poll when records are waiting (each costs a thread
+  // wake-up both ways): the start rides with the first step, and the end is posted, not waited
+  // for (anything the user does next queues behind it).
   struct PollEnd {
     Impl& impl;
     ~PollEnd() {
-      impl.call([this] { impl.core->poll_ended(); });
+      impl.io.post([core = impl.core.get()] { core->poll_ended(); });
     }
   } end{impl};
   const auto max = static_cast<size_t>(impl.config.max_poll_records);
+  bool started = false;
   while (true) {
     const uint64_t seen = impl.seen();
-    ConsumerCore::PollStep step = impl.call([&] { return impl.core->poll_step(max); });
+    ConsumerCore::PollStep step = impl.call([&] {
+      if (!std::exchange(started, true)) impl.core->poll_started();
+      return impl.core->poll_step(max);
+    });
     if (!step.work.empty()) {
       impl.run_work(std::move(step.work));
       continue;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <random>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 
@@ -108,6 +109,30 @@ TEST(Crc32c, HardwareAndPortableAgreeOnAllLengthsAndAlignments) {
                                                     64, 65, 1000, 4095, 4096}) {
       ByteView v(buf.data() + offset, len);
       ASSERT_EQ(crc32c_extend(0, v.data(), v.size()), reference_crc32c(0, v))
+          << "len " << len << " offset " << offset;
+    }
+  }
+}
+
+// Long inputs run as three interleaved streams joined afterwards (blocks of 2048 bytes, then of
+// 128): lengths around every block boundary, with a non-zero starting CRC, must still agree.
+TEST(Crc32c, InterleavedStreamsAgreeAroundBlockBoundaries) {
+  const Bytes buf = random_bytes(70000, 2024);
+  std::mt19937 rng(11);
+  std::vector<size_t> lengths;
+  for (size_t base : {383u, 384u, 3u * 2048, 2u * 3 * 2048, 5u * 3 * 2048}) {
+    for (size_t delta : {0u, 1u, 7u, 8u, 127u, 128u, 129u, 383u, 384u, 385u}) {
+      lengths.push_back(base + delta);
+      if (base > delta) lengths.push_back(base - delta);
+    }
+  }
+  lengths.push_back(65536);
+  for (size_t len : lengths) {
+    for (size_t offset : {0u, 3u}) {
+      const uint32_t start = static_cast<uint32_t>(rng());
+      ByteView v(buf.data() + offset, len);
+      ASSERT_EQ(crc32c_extend(start, v.data(), v.size()),
+                crc32c_extend_portable(start, v.data(), v.size()))
           << "len " << len << " offset " << offset;
     }
   }
