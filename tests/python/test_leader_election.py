@@ -145,3 +145,42 @@ def test_eligible_leader_replicas_and_unclean_election() -> None:
         elected = wait_for(lambda: (p := cluster.topic("elr").partitions[0]) and p.leader == f1 and p,
                            what="the unclean leader")
         assert elected.isr == (f1,) and elected.elr == ()
+
+
+@pytest.mark.parametrize("victim_kind", ["leader", "controller"])
+def test_killed_leader_is_replaced_long_before_its_session_would_end(victim_kind: str) -> None:
+    """kill -9 breaks the dead broker's link to the controller, which fences it after a short
+    grace for lost connections (500 ms) instead of broker.session.timeout.ms (Kafka's default
+    9 s here): its partitions get new leaders at once. When the victim is the active
+    controller, the live brokers' links to it break too: they heartbeat the new controller at
+    once and must not be fenced. The killed broker re-registers when it restarts."""
+    with Cluster(3, mode="process", broker_session_timeout_ms=9000,
+                 broker_heartbeat_interval_ms=2000) as cluster:
+        cluster.create_topic("fast-fence", partitions=3, replication_factor=3,
+                             configs={"min.insync.replicas": "2"})
+        wait_for(lambda: all(len(p.isr) == 3 for p in cluster.topic("fast-fence").partitions),
+                 what="full ISRs")
+        controller = wait_for(lambda: cluster.controller, what="an active controller")
+        before = cluster.topic("fast-fence").leaders
+        if victim_kind == "controller":
+            victim = controller
+            assert victim in before.values(), f"the controller leads nothing: {before}"
+        else:
+            victim = next((b for b in before.values() if b != controller), None)
+            assert victim is not None, f"every partition led by the controller: {before}"
+        cluster.kill(victim)
+        killed = time.monotonic()
+        wait_for(lambda: victim not in cluster.topic("fast-fence").leaders.values()
+                 and None not in cluster.topic("fast-fence").leaders.values(),
+                 timeout=8, what="new leaders for the killed broker's partitions")
+        took = time.monotonic() - killed
+        print(f"{victim_kind}: leaders moved {took:.2f} s after kill -9 (session 9 s)")
+        assert took < 5, f"{took:.1f} s: fenced by the session, not by the lost connection"
+        time.sleep(1.0)  # a wrongly fenced live broker would lose its leaderships by now
+        after = cluster.topic("fast-fence").leaders
+        for partition, leader in before.items():
+            if leader != victim:
+                assert after[partition] == leader, f"live leader of {partition} moved: {after}"
+        cluster.restart(victim)
+        wait_for(lambda: all(len(p.isr) == 3 for p in cluster.topic("fast-fence").partitions),
+                 timeout=30, what="the restarted broker back in every ISR")

@@ -113,11 +113,17 @@ Result<void> Broker::start_quorum() {
       it != config_.explicit_properties.end()) {
     cc.unclean_leader_election = it->second == "true";
   }
-  // Three missed heartbeats after its connection broke: a live broker reconnects and
-  // heartbeats well within that (reconnect backoff 100 ms), a dead one is fenced long before
-  // its session ends. Never later than the session itself.
-  cc.lost_connection_grace_ms = std::min(config_.cluster.broker_session_timeout_ms,
-                                         3 * config_.cluster.broker_heartbeat_interval_ms);
+  // A broker whose link to the controller broke heartbeats again as soon as it can re-dial
+  // (BrokerLifecycle::link_lost: ~100 ms), whatever its heartbeat interval; one that stays
+  // silent for the grace is taken for dead (kill -9, crash, lost host) and fenced then, not a
+  // whole session later. This is what makes failover take well under a second with Kafka's
+  // default session (9 s); a live broker would have to miss several re-dials to be fenced, and
+  // then only re-registers. Sooner with frequent heartbeats (three missed ones), never later
+  // than the session itself.
+  constexpr int64_t kLostConnectionGraceMs = 500;
+  cc.lost_connection_grace_ms = std::min({config_.cluster.broker_session_timeout_ms,
+                                          3 * config_.cluster.broker_heartbeat_interval_ms,
+                                          kLostConnectionGraceMs});
   if (config_.is_controller()) {
     controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
   }
@@ -137,9 +143,10 @@ Result<void> Broker::start_quorum() {
   quorum_->on_application = [this](raft::NodeId from, Bytes data) {
     channel_->on_application(from, std::move(data));
   };
-  if (controller_) {
-    quorum_->transport().on_peer_lost = [this](raft::NodeId from) { controller_->connection_lost(from); };
-  }
+  quorum_->transport().on_peer_lost = [this](raft::NodeId from) {
+    if (controller_) controller_->connection_lost(from);
+    if (lifecycle_) lifecycle_->link_lost(liveness_clock().now_ms());
+  };
   if (!config_.serves_clients()) return {};
   LifecycleConfig lc;
   lc.registration = {config_.node_id, Uuid::random(), config_.advertised(), port_, config_.rack,

@@ -1,5 +1,7 @@
 #include "broker/broker_lifecycle.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace kafkacore::broker {
@@ -42,6 +44,12 @@ void BrokerLifecycle::tick(int64_t now_ms) {
                   in_flight_ = false;
                   heartbeat_answered(answer);
                 });
+}
+
+void BrokerLifecycle::link_lost(int64_t now_ms) {
+  constexpr int64_t kRedialMs = 100;  // the controller transport's reconnect backoff
+  in_flight_ = false;
+  next_send_ms_ = std::min(next_send_ms_, now_ms + kRedialMs);
 }
 
 void BrokerLifecycle::heartbeat_answered(const Result<metadata::ControllerResponse>& answer) {

@@ -28,6 +28,11 @@ class BrokerLifecycle {
   bool running() const { return running_; }
   // Runs when the broker becomes (or stops being) unfenced.
   std::function<void(bool running)> on_running_changed;
+  // A connection to a controller broke. If it was the active controller's, that controller
+  // fences us unless a heartbeat arrives within its short grace for lost connections: send one
+  // as soon as the link can be dialled again, whatever the heartbeat interval, abandoning a
+  // call that went out on the dead link.
+  void link_lost(int64_t now_ms);
 
  private:
   void heartbeat_answered(const Result<metadata::ControllerResponse>& answer);
