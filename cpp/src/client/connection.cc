@@ -229,7 +229,7 @@ asio::awaitable<void> Connection::read_loop(uint64_t generation, std::shared_ptr
                              std::to_string(options_.max_response_bytes) + ")"));
       co_return;
     }
-    auto frame = std::make_shared<Bytes>(static_cast<size_t>(size));
+    auto frame = frames_->take(static_cast<size_t>(size));
     co_await asio::async_read(socket->socket, asio::buffer(*frame),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || generation != generation_) co_return;

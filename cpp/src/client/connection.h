@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "client/frame_pool.h"
 #include "common/bytes.h"
 #include "common/error.h"
 #include "protocol/headers.h"
@@ -140,6 +141,7 @@ class Connection {
 
   asio::io_context& io_;
   ConnectionOptions options_;
+  std::shared_ptr<FramePool> frames_ = FramePool::create();
   State state_ = State::closed;
   uint64_t generation_ = 0;  // bumped by every connect/close so stale coroutines stop
   std::shared_ptr<Socket> socket_;
