@@ -16,8 +16,8 @@ and under load; 10 kill -9 of a partition leader to the first acks=all write ack
 
 Every system runs on the same loopback and disk, one at a time; a round starts each system afresh
 (new data directory), in rotating order, and the machine's ceilings are measured again in every
-round. pykafkacore has no replicated cluster yet, so scenarios 2, 3, 4 and 10 print n/a for it
-(systems.py says what to change when it has one).
+round. Three-node scenarios (2, 3, 4, 10) run `kafkacore-server` processes forming a KRaft-style
+quorum, as Kafka's three combined nodes do.
 """
 
 from __future__ import annotations
