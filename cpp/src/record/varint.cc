@@ -2,7 +2,7 @@
 
 namespace kafkacore::record {
 
-std::optional<uint32_t> ByteReader::read_unsigned_varint() {
+std::optional<uint32_t> ByteReader::read_unsigned_varint_long() {
   uint32_t result = 0;
   for (size_t i = 0; i < kMaxVarint32Bytes; ++i) {
     if (pos_ >= data_.size()) return std::nullopt;
@@ -15,7 +15,7 @@ std::optional<uint32_t> ByteReader::read_unsigned_varint() {
   return std::nullopt;
 }
 
-std::optional<uint64_t> ByteReader::read_unsigned_varlong() {
+std::optional<uint64_t> ByteReader::read_unsigned_varlong_long() {
   uint64_t result = 0;
   for (size_t i = 0; i < kMaxVarint64Bytes; ++i) {
     if (pos_ >= data_.size()) return std::nullopt;

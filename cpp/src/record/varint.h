@@ -32,8 +32,19 @@ class ByteReader {
   size_t position() const { return pos_; }
   bool at_end() const { return pos_ == data_.size(); }
 
-  std::optional<uint32_t> read_unsigned_varint();
-  std::optional<uint64_t> read_unsigned_varlong();
+  // One-byte values (most lengths, counts and deltas in a batch) inline; longer ones out of line.
+  std::optional<uint32_t> read_unsigned_varint() {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) {
+      return static_cast<uint8_t>(data_[pos_++]);
+    }
+    return read_unsigned_varint_long();
+  }
+  std::optional<uint64_t> read_unsigned_varlong() {
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) {
+      return static_cast<uint8_t>(data_[pos_++]);
+    }
+    return read_unsigned_varlong_long();
+  }
   std::optional<int32_t> read_varint() {
     auto v = read_unsigned_varint();
     return v ? std::optional<int32_t>(zigzag_decode32(*v)) : std::nullopt;
@@ -54,6 +65,9 @@ class ByteReader {
   }
 
  private:
+  std::optional<uint32_t> read_unsigned_varint_long();
+  std::optional<uint64_t> read_unsigned_varlong_long();
+
   ByteView data_;
   size_t pos_ = 0;
 };
