@@ -6,7 +6,10 @@
 // ConsumerRecord for C++ callers, a Python bytes object for the binding).
 //
 // A FetchedRecords is immutable once built and shared by shared_ptr, so the io thread's buffer
-// and the polling thread's PolledRecords may hold it at the same time.
+// and the polling thread's PolledRecords may hold it at the same time. A frame carrying several
+// partitions is freed once the last of them has been polled (as the Java consumer's completed
+// fetches hold their response buffer): the prefetch limit counts batch bytes, so a partition
+// drained much later than the others holds more memory than it counts.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
