@@ -16,6 +16,7 @@
 #include "broker/harness.h"
 #include "broker/local_cluster.h"
 #include "client/consumer_protocol.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::client::testing {
 namespace {
@@ -482,15 +483,8 @@ TEST_F(AdminTest, ConcurrentCallsFromManyThreads) {
 
 // Fast failure detection (Kafka's defaults take ~10 s to fence a dead broker).
 std::map<std::string, std::string> fast_cluster_settings() {
-  return {{"broker.session.timeout.ms", "1000"},
-          {"broker.heartbeat.interval.ms", "100"},
-          {"controller.quorum.election.timeout.ms", "300"},
-          {"replica.lag.time.max.ms", "2000"},
-          {"replica.fetch.backoff.ms", "50"},
-          {"replica.fetch.wait.max.ms", "100"},
-          {"kafkacore.tick.ms", "50"},
-          {"group.initial.rebalance.delay.ms", "0"},
-          {"offsets.topic.num.partitions", "6"}};
+  return broker::testing::fast_failover_settings(
+      {{"group.initial.rebalance.delay.ms", "0"}, {"offsets.topic.num.partitions", "6"}});
 }
 
 class AdminClusterTest : public ::testing::Test {

@@ -2,75 +2,32 @@
 // consumer carries on from the new leader.
 #include <iostream>
 
-#include "broker/local_cluster.h"
 #include "client/consumer.h"
 #include "client_io/consumer_fixture.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::client::testing {
 namespace {
 
-using broker::LocalCluster;
-using broker::LocalClusterOptions;
-using broker::testing::TempDir;
-using broker::testing::TestClient;
+using broker::testing::create_topic_request;
+using broker::testing::fast_failover_settings;
 
-class ConsumerClusterTest : public ::testing::Test {
+class ConsumerClusterTest : public broker::testing::LocalClusterTest {
  protected:
-  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
-
   void SetUp() override {
-    LocalClusterOptions options;
-    options.brokers = 3;
-    options.data_dir = dir_.path();
-    // Fast failure detection (Kafka's defaults take ~10 s to fence a dead broker).
-    options.properties = {{"broker.session.timeout.ms", "1000"},
-                          {"broker.heartbeat.interval.ms", "100"},
-                          {"controller.quorum.election.timeout.ms", "300"},
-                          {"replica.lag.time.max.ms", "2000"},
-                          {"replica.fetch.backoff.ms", "50"},
-                          {"replica.fetch.wait.max.ms", "100"},
-                          {"kafkacore.tick.ms", "50"},
-                          {"group.initial.rebalance.delay.ms", "0"},
-                          {"offsets.topic.num.partitions", "3"}};
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster) << cluster.error().message();
-    cluster_ = std::move(*cluster);
-  }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->stop());
-    }
-  }
-
-  std::unique_ptr<TestClient> client() {
-    for (int32_t id : cluster_->broker_ids()) {
-      if (auto* b = cluster_->broker(id)) return std::make_unique<TestClient>(b->port());
-    }
-    throw std::runtime_error("no broker is running");
+    start_cluster(3, 0,
+                  fast_failover_settings({{"group.initial.rebalance.delay.ms", "0"},
+                                          {"offsets.topic.num.partitions", "3"}}));
   }
 
   void create_topic(const std::string& name, int partitions, int16_t replication_factor = 3) {
-    protocol::CreateTopicsRequest req;
-    auto& t = req.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = replication_factor;
-    auto resp = client()->call(req, 7);
+    auto resp = client()->call(create_topic_request(name, partitions, replication_factor), 7);
     ASSERT_EQ(resp.topics.at(0).error_code, 0) << resp.topics[0].error_message.value_or("");
   }
 
   int32_t leader_of(const std::string& topic, int32_t partition) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto resp = client()->call(broker::testing::metadata_request({topic}, false), 12);
-      if (!resp.topics.empty() &&
-          resp.topics[0].partitions.size() > static_cast<size_t>(partition)) {
-        int32_t leader = resp.topics[0].partitions[partition].leader_id;
-        if (leader >= 0) return leader;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    throw std::runtime_error("no leader for " + topic);
+    auto has_leader = [](const auto& p) { return p.leader_id >= 0; };
+    return wait_for_partition(topic, partition, has_leader, -1, 10s, 50ms).leader_id;
   }
 
   static bool all_seen(PollLoop& loop, const std::string& topic, int32_t partitions, int64_t n) {
@@ -82,9 +39,6 @@ class ConsumerClusterTest : public ::testing::Test {
     }
     return true;
   }
-
-  TempDir dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(ConsumerClusterTest, ConsumptionContinuesAfterLeaderAndCoordinatorFailover) {

@@ -5,66 +5,29 @@
 // failover is validated without skipping or re-reading anything.
 #include <filesystem>
 
-#include "broker/local_cluster.h"
 #include "client/consumer.h"
 #include "client_io/consumer_fixture.h"
+#include "cluster/cluster_fixture.h"
 #include "replication/partition.h"
 #include "storage/partition_log.h"
 
 namespace kafkacore::client::testing {
 namespace {
 
-using broker::LocalCluster;
-using broker::LocalClusterOptions;
-using broker::testing::TempDir;
-using broker::testing::TestClient;
+using broker::testing::create_topic_request;
+using broker::testing::fast_failover_settings;
 
 constexpr int16_t kOffsetForLeaderEpoch = 23;
 
-const std::map<std::string, std::string> kFastFailover = {
-    {"broker.session.timeout.ms", "1000"},
-    {"broker.heartbeat.interval.ms", "100"},
-    {"controller.quorum.election.timeout.ms", "300"},
-    {"replica.lag.time.max.ms", "2000"},
-    {"replica.fetch.backoff.ms", "50"},
-    {"replica.fetch.wait.max.ms", "100"},
-    {"kafkacore.tick.ms", "50"},
-    {"kafkacore.unsafe.bypass.fsync", "true"}};
-
-class ConsumerTruncationTest : public ::testing::Test {
+class ConsumerTruncationTest : public broker::testing::LocalClusterTest {
  protected:
-  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
-
   void start(int brokers, int controllers) {
-    LocalClusterOptions options;
-    options.brokers = brokers;
-    options.controllers = controllers;
-    options.data_dir = dir_.path();
-    options.properties = kFastFailover;
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster) << cluster.error().message();
-    cluster_ = std::move(*cluster);
-  }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->stop());
-    }
-  }
-
-  std::unique_ptr<TestClient> client() {
-    for (int32_t id : cluster_->broker_ids()) {
-      if (auto* b = cluster_->broker(id)) return std::make_unique<TestClient>(b->port());
-    }
-    throw std::runtime_error("no broker is running");
+    start_cluster(brokers, controllers,
+                  fast_failover_settings({{"kafkacore.unsafe.bypass.fsync", "true"}}));
   }
 
   void create_topic(const std::string& name, int16_t replication_factor) {
-    protocol::CreateTopicsRequest req;
-    auto& t = req.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = 1;
-    t.replication_factor = replication_factor;
-    auto resp = client()->call(req, 7);
+    auto resp = client()->call(create_topic_request(name, 1, replication_factor), 7);
     ASSERT_EQ(resp.topics.at(0).error_code, 0) << resp.topics[0].error_message.value_or("");
   }
 
@@ -72,16 +35,9 @@ class ConsumerTruncationTest : public ::testing::Test {
   std::pair<int32_t, std::vector<int32_t>> wait_partition(
       const std::string& topic,
       const std::function<bool(int32_t, const std::vector<int32_t>&)>& ok) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto resp = client()->call(broker::testing::metadata_request({topic}, false), 12);
-      if (!resp.topics.empty() && !resp.topics[0].partitions.empty()) {
-        const auto& p = resp.topics[0].partitions[0];
-        if (ok(p.leader_id, p.isr_nodes)) return {p.leader_id, p.isr_nodes};
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    throw std::runtime_error("partition 0 of " + topic + " never reached the wanted state");
+    auto accepted = [&](const auto& p) { return ok(p.leader_id, p.isr_nodes); };
+    const auto p = wait_for_partition(topic, 0, accepted, -1, 20s, 50ms);
+    return {p.leader_id, p.isr_nodes};
   }
   int32_t leader_of(const std::string& topic) {
     return wait_partition(topic, [](int32_t l, const auto&) { return l >= 0; }).first;
@@ -161,9 +117,6 @@ class ConsumerTruncationTest : public ::testing::Test {
     wait_partition("t", [&](int32_t l, const auto&) { return l == leader; });
     ASSERT_EQ(producer.produce("t", 0, "c", 5), 7);
   }
-
-  TempDir dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(ConsumerTruncationTest, TruncationBelowThePositionResetsToTheDivergencePoint) {

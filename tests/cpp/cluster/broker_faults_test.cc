@@ -5,8 +5,7 @@
 #include <future>
 #include <thread>
 
-#include "broker/harness.h"
-#include "broker/local_cluster.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::broker::testing {
 namespace {
@@ -14,16 +13,6 @@ namespace {
 using namespace protocol;
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
-
-std::map<std::string, std::string> fast_settings() {
-  return {{"broker.session.timeout.ms", "1000"},
-          {"broker.heartbeat.interval.ms", "100"},
-          {"controller.quorum.election.timeout.ms", "300"},
-          {"replica.lag.time.max.ms", "2000"},
-          {"replica.fetch.backoff.ms", "50"},
-          {"replica.fetch.wait.max.ms", "100"},
-          {"kafkacore.tick.ms", "50"}};
-}
 
 int64_t ms_since(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count();
@@ -146,7 +135,7 @@ class LocalClusterFaultsTest : public ::testing::Test {
     LocalClusterOptions options;
     options.brokers = 3;
     options.data_dir = dir_.path();
-    options.properties = fast_settings();
+    options.properties = fast_failover_settings();
     const auto t0 = SteadyClock::now();
     auto cluster = LocalCluster::start(options);
     ASSERT_TRUE(cluster) << cluster.error().message();

@@ -5,8 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "broker/harness.h"
-#include "broker/local_cluster.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::broker::testing {
 namespace {
@@ -14,65 +13,16 @@ namespace {
 using namespace protocol;
 using namespace std::chrono_literals;
 
-std::map<std::string, std::string> fast_settings() {
-  return {{"broker.session.timeout.ms", "1000"},
-          {"broker.heartbeat.interval.ms", "100"},
-          {"controller.quorum.election.timeout.ms", "300"},
-          {"replica.lag.time.max.ms", "2000"},
-          {"replica.fetch.backoff.ms", "50"},
-          {"replica.fetch.wait.max.ms", "100"},
-          {"kafkacore.tick.ms", "50"},
-          {"group.initial.rebalance.delay.ms", "0"}};
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-class DedicatedControllersTest : public ::testing::Test {
+class DedicatedControllersTest : public LocalClusterTest {
  protected:
-  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
-
   void start(int controllers, int brokers) {
-    LocalClusterOptions options;
-    options.controllers = controllers;
-    options.brokers = brokers;
-    options.data_dir = dir_.path();
-    options.properties = fast_settings();
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster) << cluster.error().message();
-    cluster_ = std::move(*cluster);
-  }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->stop());
-    }
-  }
-
-  std::unique_ptr<TestClient> client(int32_t avoid = -1) {
-    for (int32_t id : cluster_->broker_ids()) {
-      if (id == avoid) continue;
-      if (auto* b = cluster_->broker(id)) return std::make_unique<TestClient>(b->port());
-    }
-    throw ClientError("no broker is running");
-  }
-  std::unique_ptr<TestClient> client_of(int32_t id) {
-    return std::make_unique<TestClient>(cluster_->broker(id)->port());
+    start_cluster(brokers, controllers,
+                  fast_failover_settings({{"group.initial.rebalance.delay.ms", "0"}}));
   }
 
   void create_topic(const std::string& name, int partitions, int rf, int32_t avoid = -1) {
-    CreateTopicsRequest req;
-    auto& t = req.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = static_cast<int16_t>(rf);
-    auto resp = client(avoid)->call(req, 7);
+    auto resp =
+        client(avoid)->call(create_topic_request(name, partitions, static_cast<int16_t>(rf)), 7);
     ASSERT_EQ(resp.topics.size(), 1u);
     ASSERT_EQ(resp.topics[0].error_code, 0) << resp.topics[0].error_message.value_or("");
   }
@@ -81,28 +31,8 @@ class DedicatedControllersTest : public ::testing::Test {
     return client(avoid)->call(metadata_request({topic}, false), 12);
   }
 
-  template <typename Pred>
-  MetadataResponse::MetadataResponsePartition wait_for(const std::string& topic, int32_t p, Pred pred,
-                                                       int32_t avoid = -1) {
-    const auto deadline = std::chrono::steady_clock::now() + 15s;
-    for (;;) {
-      auto resp = metadata(topic, avoid);
-      if (resp.topics.size() == 1 && resp.topics[0].partitions.size() > static_cast<size_t>(p) &&
-          pred(resp.topics[0].partitions[p])) {
-        return resp.topics[0].partitions[p];
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        throw ClientError("timed out waiting for a partition state of " + topic);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-
   int16_t produce(int32_t leader, const std::string& topic, const std::string& prefix) {
-    const Bytes batch = make_batch(prefix, 3);  // the request points into it
-    auto req = produce_request(topic, 0, batch, -1);
-    req.timeout_ms = 5000;
-    return client_of(leader)->call(req, 9).responses.at(0).partition_responses.at(0).error_code;
+    return produce_to(leader, topic, 0, make_batch(prefix, 3), -1, 5000).error_code;
   }
 
   // The Raft view of node `id`: (observer, role, leader, term).
@@ -142,9 +72,6 @@ class DedicatedControllersTest : public ::testing::Test {
       EXPECT_FALSE(raft_view(id).observer) << "controller " << id;
     }
   }
-
-  TempDir dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(DedicatedControllersTest, ThreeControllersThreeBrokersServeReplicatedTopics) {
@@ -167,7 +94,7 @@ TEST_F(DedicatedControllersTest, ThreeControllersThreeBrokersServeReplicatedTopi
     EXPECT_EQ(std::set<int32_t>(p.replica_nodes.begin(), p.replica_nodes.end()),
               (std::set<int32_t>{1, 2, 3}));
   }
-  auto state = wait_for("rf3", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  auto state = wait_for_partition("rf3", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
   ASSERT_EQ(produce(state.leader_id, "rf3", "a"), 0);
 
   expect_brokers_only_observe();
@@ -188,7 +115,8 @@ TEST_F(DedicatedControllersTest, ThreeControllersThreeBrokersServeReplicatedTopi
 TEST_F(DedicatedControllersTest, ControllerFailoverAndBrokerFencing) {
   start(3, 3);
   create_topic("before", 1, 3);
-  auto state = wait_for("before", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  auto state =
+      wait_for_partition("before", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
 
   // The active controller dies: the other two elect one of themselves.
   ASSERT_TRUE(eventually([&] { return cluster_->controller_id() >= kFirstControllerId; }));
@@ -204,14 +132,14 @@ TEST_F(DedicatedControllersTest, ControllerFailoverAndBrokerFencing) {
 
   // Metadata changes keep working through the new controller.
   create_topic("after", 2, 3);
-  wait_for("after", 1, [](const auto& s) { return s.leader_id >= 0; });
+  wait_for_partition("after", 1, [](const auto& s) { return s.leader_id >= 0; });
 
   // A broker dies: the controllers fence it once its session expires and move its leadership.
   const int32_t victim = state.leader_id;
   ASSERT_TRUE(cluster_->kill_broker(victim));
-  auto moved = wait_for("before", 0, [&](const auto& s) {
-    return s.leader_id >= 0 && s.leader_id != victim;
-  }, victim);
+  auto moved = wait_for_partition(
+      "before", 0, [&](const auto& s) { return s.leader_id >= 0 && s.leader_id != victim; },
+      victim);
   EXPECT_GT(moved.leader_epoch, state.leader_epoch);
   ASSERT_TRUE(eventually([&] {
     auto img = cluster_->image(new_active);
@@ -224,7 +152,7 @@ TEST_F(DedicatedControllersTest, ControllerFailoverAndBrokerFencing) {
   // Both come back: the controller rejoins the quorum as a voter, the broker catches up.
   ASSERT_TRUE(cluster_->restart_broker(old_active));
   ASSERT_TRUE(cluster_->restart_broker(victim));
-  wait_for("before", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
+  wait_for_partition("before", 0, [](const auto& s) { return s.isr_nodes.size() == 3; });
   EXPECT_FALSE(raft_view(old_active).observer);
   expect_brokers_only_observe();
 }
@@ -233,7 +161,7 @@ TEST_F(DedicatedControllersTest, OneControllerOneBroker) {
   start(1, 1);
   EXPECT_EQ(cluster_->controller_id(), kFirstControllerId);
   create_topic("solo", 2, 1);
-  auto state = wait_for("solo", 0, [](const auto& s) { return s.leader_id == 1; });
+  auto state = wait_for_partition("solo", 0, [](const auto& s) { return s.leader_id == 1; });
   EXPECT_EQ(produce(state.leader_id, "solo", "x"), 0);
   auto fetched = client_of(1)->call(fetch_request("solo", 0, 0), 12);
   EXPECT_EQ(fetched.responses.at(0).partitions.at(0).high_watermark, 3);
@@ -241,7 +169,7 @@ TEST_F(DedicatedControllersTest, OneControllerOneBroker) {
   // The broker restarts and follows the controller's log again (from its own copy).
   ASSERT_TRUE(cluster_->stop_broker(1));
   ASSERT_TRUE(cluster_->restart_broker(1));
-  wait_for("solo", 1, [](const auto& s) { return s.leader_id == 1; });
+  wait_for_partition("solo", 1, [](const auto& s) { return s.leader_id == 1; });
 }
 
 // ---- process.roles validation

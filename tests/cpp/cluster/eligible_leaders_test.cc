@@ -7,8 +7,7 @@
 #include <array>
 #include <thread>
 
-#include "broker/harness.h"
-#include "broker/local_cluster.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::broker::testing {
 namespace {
@@ -17,57 +16,13 @@ using namespace protocol;
 using namespace std::chrono_literals;
 using Ids = std::vector<int32_t>;
 
-std::map<std::string, std::string> fast_settings() {
-  return {{"broker.session.timeout.ms", "1000"},
-          {"broker.heartbeat.interval.ms", "100"},
-          {"controller.quorum.election.timeout.ms", "300"},
-          {"replica.lag.time.max.ms", "2000"},
-          {"replica.fetch.backoff.ms", "50"},
-          {"replica.fetch.wait.max.ms", "100"},
-          {"kafkacore.tick.ms", "50"},
-          {"auto.leader.rebalance.enable", "false"},
-          {"group.initial.rebalance.delay.ms", "0"}};
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-class EligibleLeadersTest : public ::testing::Test {
+class EligibleLeadersTest : public LocalClusterTest {
  protected:
-  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
-
   // A dedicated controller, so the metadata quorum outlives the brokers this test stops.
   void SetUp() override {
-    LocalClusterOptions options;
-    options.controllers = 1;
-    options.brokers = 3;
-    options.data_dir = dir_.path();
-    options.properties = fast_settings();
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster) << cluster.error().message();
-    cluster_ = std::move(*cluster);
-  }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->stop());
-    }
-  }
-
-  std::unique_ptr<TestClient> client_of(int32_t id) {
-    return std::make_unique<TestClient>(cluster_->broker(id)->port());
-  }
-  std::unique_ptr<TestClient> client() {
-    for (int32_t id : cluster_->broker_ids()) {
-      if (cluster_->broker(id)) return client_of(id);
-    }
-    throw ClientError("no broker is running");
+    start_cluster(3, 1,
+                  fast_failover_settings({{"auto.leader.rebalance.enable", "false"},
+                                          {"group.initial.rebalance.delay.ms", "0"}}));
   }
 
   // The partition as the controller's committed image has it.
@@ -89,17 +44,7 @@ class EligibleLeadersTest : public ::testing::Test {
   // RF=3, min.insync.replicas=2; returns {leader, first follower, second follower}.
   std::array<int32_t, 3> create(std::map<std::string, std::string> configs = {}) {
     configs["min.insync.replicas"] = "2";
-    CreateTopicsRequest req;
-    auto& t = req.topics.emplace_back();
-    t.name = kTopic;
-    t.num_partitions = 1;
-    t.replication_factor = 3;
-    for (const auto& [k, v] : configs) {
-      auto& c = t.configs.emplace_back();
-      c.name = k;
-      c.value = v;
-    }
-    auto resp = client()->call(req, 7);
+    auto resp = client()->call(create_topic_request(kTopic, 1, 3, configs), 7);
     EXPECT_EQ(resp.topics.at(0).error_code, 0) << resp.topics[0].error_message.value_or("");
     auto s = wait_state([](const auto& p) { return p.isr.size() == 3 && p.leader >= 0; }, "a full ISR");
     std::array<int32_t, 3> out{s.leader, -1, -1};
@@ -112,10 +57,8 @@ class EligibleLeadersTest : public ::testing::Test {
 
   ProduceResponse::PartitionProduceResponse produce(int32_t leader, const std::string& prefix,
                                                     int count, int16_t acks) {
-    const Bytes batch = make_batch(prefix, count);  // the request only views it
-    auto req = produce_request(kTopic, 0, batch, acks);
-    req.timeout_ms = 3000;  // below the test client's 5 s, so a slow answer is an error code
-    return client_of(leader)->call(req, 9).responses.at(0).partition_responses.at(0);
+    // A 3 s timeout: below the test client's 5 s, so a slow answer is an error code.
+    return produce_to(leader, kTopic, 0, make_batch(prefix, count), acks, 3000);
   }
   // acks=all until accepted: a broker may not have applied the ISR change that allows it yet
   // (refusals append nothing).
@@ -162,8 +105,6 @@ class EligibleLeadersTest : public ::testing::Test {
   }
 
   static constexpr const char* kTopic = "elr";
-  TempDir dir_;
-  std::unique_ptr<LocalCluster> cluster_;
   std::vector<std::string> acked_;
 };
 

@@ -4,8 +4,7 @@
 #include <set>
 #include <thread>
 
-#include "broker/harness.h"
-#include "broker/local_cluster.h"
+#include "cluster/cluster_fixture.h"
 
 namespace kafkacore::broker::testing {
 namespace {
@@ -13,65 +12,22 @@ namespace {
 using namespace protocol;
 using namespace std::chrono_literals;
 
-// Fast failure detection for tests (Kafka's defaults take ~10 s to fence a dead broker).
+// What every fixture here starts from.
 std::map<std::string, std::string> fast_settings() {
-  return {{"broker.session.timeout.ms", "1000"},
-          {"broker.heartbeat.interval.ms", "100"},
-          {"controller.quorum.election.timeout.ms", "300"},
-          {"replica.lag.time.max.ms", "2000"},
-          {"replica.fetch.backoff.ms", "50"},
-          {"replica.fetch.wait.max.ms", "100"},
-          {"kafkacore.tick.ms", "50"},
-          {"group.initial.rebalance.delay.ms", "0"}};
+  return fast_failover_settings({{"group.initial.rebalance.delay.ms", "0"}});
 }
 
-class ReplicatedClusterTest : public ::testing::Test {
+class ReplicatedClusterTest : public LocalClusterTest {
  protected:
-  static void SetUpTestSuite() { log::set_level(log::Level::warn); }
-
   // The brokers' properties (fixtures below add to them).
   virtual std::map<std::string, std::string> settings() { return fast_settings(); }
 
-  void SetUp() override {
-    LocalClusterOptions options;
-    options.brokers = 3;
-    options.data_dir = dir_.path();
-    options.properties = settings();
-    auto cluster = LocalCluster::start(options);
-    ASSERT_TRUE(cluster) << cluster.error().message();
-    cluster_ = std::move(*cluster);
-  }
-  void TearDown() override {
-    if (cluster_) {
-      EXPECT_TRUE(cluster_->stop());
-    }
-  }
-
-  // A client of some running broker.
-  std::unique_ptr<TestClient> client(int32_t avoid = -1) {
-    for (int32_t id : cluster_->broker_ids()) {
-      if (id == avoid) continue;
-      if (auto* b = cluster_->broker(id)) return std::make_unique<TestClient>(b->port());
-    }
-    throw ClientError("no broker is running");
-  }
-  std::unique_ptr<TestClient> client_of(int32_t id) {
-    return std::make_unique<TestClient>(cluster_->broker(id)->port());
-  }
+  void SetUp() override { start_cluster(3, 0, settings()); }
 
   void create_topic(const std::string& name, int partitions, int rf,
                     std::map<std::string, std::string> configs = {}) {
-    CreateTopicsRequest req;
-    auto& t = req.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = static_cast<int16_t>(rf);
-    for (const auto& [k, v] : configs) {
-      auto& c = t.configs.emplace_back();
-      c.name = k;
-      c.value = v;
-    }
-    auto resp = client()->call(req, 7);
+    auto resp = client()->call(
+        create_topic_request(name, partitions, static_cast<int16_t>(rf), configs), 7);
     ASSERT_EQ(resp.topics.size(), 1u);
     ASSERT_EQ(resp.topics[0].error_code, 0) << resp.topics[0].error_message.value_or("");
     EXPECT_EQ(resp.topics[0].replication_factor, rf);
@@ -105,10 +61,7 @@ class ReplicatedClusterTest : public ::testing::Test {
   // Produce acks=all to the current leader; the partition answer.
   ProduceResponse::PartitionProduceResponse produce_all(int32_t leader, const std::string& topic,
                                                         int32_t p, ByteView batch) {
-    auto req = produce_request(topic, p, batch, -1);
-    req.timeout_ms = 5000;
-    auto resp = client_of(leader)->call(req, 9);
-    return resp.responses.at(0).partition_responses.at(0);
+    return produce_to(leader, topic, p, batch, -1, 5000);
   }
 
   // Every record value of partition `p` read from `leader` below its high watermark.
@@ -135,9 +88,6 @@ class ReplicatedClusterTest : public ::testing::Test {
     }
     return values;
   }
-
-  TempDir dir_;
-  std::unique_ptr<LocalCluster> cluster_;
 };
 
 TEST_F(ReplicatedClusterTest, EveryBrokerIsListedAndReplicasAreSpread) {

@@ -16,25 +16,9 @@ using testing::fetch;
 using testing::fetch_in_epoch;
 using testing::Replica;
 using testing::state;
-using testing::TempDir;
 using testing::truncate_like_fetcher;
 
-struct DataLossScenarios : ::testing::Test {
-  TempDir tmp;
-  ManualClock clock;
-  std::vector<std::unique_ptr<Replica>> replicas;
-
-  Replica& add(int32_t id) {
-    auto r = std::make_unique<Replica>();
-    r->id = id;
-    r->data_dir = tmp.path() / ("broker-" + std::to_string(id));
-    r->clock = &clock;
-    r->open();
-    replicas.push_back(std::move(r));
-    return *replicas.back();
-  }
-  int64_t now() const { return clock.now_ms(); }
-
+struct DataLossScenarios : testing::ReplicaSetTest {
   static void expect_prefix(const std::vector<std::string>& committed,
                             const std::vector<std::string>& log) {
     ASSERT_GE(log.size(), committed.size());
@@ -52,10 +36,7 @@ struct DataLossScenarios : ::testing::Test {
 // fetch); A acknowledged m2. B restarts. Truncating to its own HW would drop m2, and if A then
 // dies and B is elected, the acknowledged m2 is gone. With epochs B never truncates to its HW.
 TEST_F(DataLossScenarios, Kip101HighWatermarkTruncationThenElection) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m1");
   a.produce("m2");
   fetch(a, b, now());  // B gets m1, m2; the answer carries HW 0
@@ -90,10 +71,7 @@ TEST_F(DataLossScenarios, Kip101HighWatermarkTruncationThenElection) {
 // KIP-101 §1, the variant where B is elected straight after its restart, never asking anyone:
 // with no HW truncation at startup the acknowledged m2 survives.
 TEST_F(DataLossScenarios, Kip101RestartedFollowerElectedAtOnce) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m1");
   a.produce("m2");
   fetch(a, b, now());
@@ -110,10 +88,7 @@ TEST_F(DataLossScenarios, Kip101RestartedFollowerElectedAtOnce) {
 // elected and writes m3 at the same offset. Truncating to the HW leaves A with m2 and B with m3
 // at offset 1, forever divergent. Epochs make A cut back to where epoch 0 ended on B.
 TEST_F(DataLossScenarios, Kip101DivergenceAfterMultipleHardFailures) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m1");
   fetch(a, b, now());
   fetch(a, b, now());
@@ -143,10 +118,7 @@ TEST_F(DataLossScenarios, Kip101DivergenceAfterMultipleHardFailures) {
 // already covered m2, so A would not even truncate to its HW. m2 is lost — the accepted price of
 // unclean election — but the logs still converge on B's history.
 TEST_F(DataLossScenarios, Kip101DivergenceAfterUncleanElectionConverges) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m1");
   fetch(a, b, now());
   fetch(a, b, now());
@@ -172,10 +144,7 @@ TEST_F(DataLossScenarios, Kip101DivergenceAfterUncleanElectionConverges) {
 // (the start of the next epoch, 2) let B keep m3 — divergent. The answer (epoch 0, ends at 2)
 // plus the follower's own end of epoch 0 (1) cuts m3.
 TEST_F(DataLossScenarios, Kip279FastDoubleFailover) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m1");
   fetch(a, b, now());
   fetch(a, b, now());
@@ -211,10 +180,7 @@ TEST_F(DataLossScenarios, Kip279FastDoubleFailover) {
 // Repeated fast failovers leave the follower with epochs {0, 1, 3} and the leader with
 // {0, 2, 4}: truncation takes two rounds (KIP-279's iteration) and keeps the committed prefix.
 TEST_F(DataLossScenarios, Kip279RepeatedFailoversNeedSeveralRounds) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("x0");
   fetch(a, b, now());
   fetch(a, b, now());
@@ -248,15 +214,10 @@ TEST_F(DataLossScenarios, Kip279RepeatedFailoversNeedSeveralRounds) {
 // then A leads epoch 2 with B following; C shrinks out, returns, truncates c1 away and rejoins.
 TEST_F(DataLossScenarios, ThreeReplicasFastFailoverAndRejoin) {
   const int64_t lag = 10'000;
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
+  auto [a, b, c] = leader_1_followers_2_3();
   auto image = [](std::vector<int32_t> isr, int32_t leader, int32_t le, int32_t pe) {
     return state({1, 2, 3}, std::move(isr), leader, le, pe);
   };
-  a.p->become_leader(image({1, 2, 3}, 1, 0, 0), now());
-  b.p->become_follower(image({1, 2, 3}, 1, 0, 0));
-  c.p->become_follower(image({1, 2, 3}, 1, 0, 0));
   a.produce("m0");
   for (Replica* f : {&b, &c}) fetch(a, *f, now());
   for (Replica* f : {&b, &c}) fetch(a, *f, now());
@@ -304,12 +265,7 @@ TEST_F(DataLossScenarios, ThreeReplicasFastFailoverAndRejoin) {
 // anywhere wrong; once C learns epoch 1 it truncates, fetches and rejoins.
 TEST_F(DataLossScenarios, Kip320ZombieFollowerWithStaleEpochIsFenced) {
   constexpr int64_t lag = 30000;
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
-  a.p->become_leader(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
-  c.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
+  auto [a, b, c] = leader_1_followers_2_3();
   a.produce("m0");
   for (int round = 0; round < 3; ++round) {
     for (Replica* f : {&b, &c}) ASSERT_EQ(fetch_in_epoch(a, *f, 0, now()), Errc::none);
@@ -355,10 +311,7 @@ TEST_F(DataLossScenarios, Kip320ZombieFollowerWithStaleEpochIsFenced) {
 // position lies past the truncation point, which it can only detect this way (offset 2.. exists on
 // B).
 TEST_F(DataLossScenarios, Kip320ConsumerPositionPastTruncationIsDetected) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m", 2);
   fetch(a, b, now());
   fetch(a, b, now());
@@ -385,10 +338,7 @@ TEST_F(DataLossScenarios, Kip320ConsumerPositionPastTruncationIsDetected) {
 // A clean leader change is no truncation: the new leader's end of the consumer's epoch is at or
 // past its position, so the consumer goes on where it was.
 TEST_F(DataLossScenarios, Kip320CleanLeaderChangeValidatesPosition) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("m", 3);
   fetch(a, b, now());
   fetch(a, b, now());

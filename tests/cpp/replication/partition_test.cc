@@ -13,26 +13,8 @@ namespace {
 using testing::fetch;
 using testing::Replica;
 using testing::state;
-using testing::TempDir;
 
-struct PartitionTest : ::testing::Test {
-  TempDir tmp;
-  ManualClock clock;
-  std::vector<std::string> warnings;
-  std::vector<std::unique_ptr<Replica>> replicas;
-
-  Replica& add(int32_t id, bool legacy = false) {
-    auto r = std::make_unique<Replica>();
-    r->id = id;
-    r->data_dir = tmp.path() / ("broker-" + std::to_string(id));
-    r->clock = &clock;
-    r->warnings = &warnings;
-    r->open(legacy);
-    replicas.push_back(std::move(r));
-    return *replicas.back();
-  }
-  int64_t now() const { return clock.now_ms(); }
-};
+struct PartitionTest : testing::ReplicaSetTest {};
 
 TEST_F(PartitionTest, LegacyPartitionLeadsAloneAndItsHwIsTheLogEnd) {
   Replica& r = add(-1, /*legacy=*/true);
@@ -62,12 +44,7 @@ TEST_F(PartitionTest, LegacyPartitionLeadsAloneAndItsHwIsTheLogEnd) {
 }
 
 TEST_F(PartitionTest, HwAdvancesOnlyWhenEveryIsrMemberFetchedPast) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
-  a.p->become_leader(state({1, 2, 3}, {1, 2, 3}, 1, 1, 1), now());
-  b.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 1, 1));
-  c.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 1, 1));
+  auto [a, b, c] = leader_1_followers_2_3({1, 2, 3}, 1, 1);
   EXPECT_TRUE(a.p->is_leader());
   EXPECT_FALSE(b.p->is_leader());
   EXPECT_EQ(a.p->leader_id(), 1);
@@ -112,10 +89,7 @@ TEST_F(PartitionTest, SingleMemberIsrCommitsOnAppend) {
 }
 
 TEST_F(PartitionTest, NewLeaderEpochWaitsForFollowersToFetchInIt) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   a.produce("x", 2);
   fetch(a, b, now());
   fetch(a, b, now());
@@ -143,10 +117,7 @@ TEST_F(PartitionTest, NewLeaderEpochWaitsForFollowersToFetchInIt) {
 }
 
 TEST_F(PartitionTest, AcksAllWaitsCompleteOrFailOnLeadershipLoss) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   auto first = a.produce("x", 2);
   std::vector<Errc> done;
   a.p->wait_for_high_watermark(first.append.last_offset, [&](Errc e) { done.push_back(e); });
@@ -178,12 +149,7 @@ TEST_F(PartitionTest, AcksAllWaitsCompleteOrFailOnLeadershipLoss) {
 
 TEST_F(PartitionTest, IsrShrinksAfterLagAndExpandsAfterCatchUp) {
   const int64_t lag = 10'000;
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
-  a.p->become_leader(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
-  c.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
+  auto [a, b, c] = leader_1_followers_2_3();
   EXPECT_EQ(a.p->wanted_isr(now(), lag), std::nullopt);
   // b fetches steadily while producers keep appending; c is stuck (never fetches).
   for (int i = 0; i < 300; ++i) {
@@ -214,12 +180,7 @@ TEST_F(PartitionTest, IsrShrinksAfterLagAndExpandsAfterCatchUp) {
 
 TEST_F(PartitionTest, SteadyFollowerIsNeverShrunkButALaggingOneIs) {
   const int64_t lag = 10'000;
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
-  a.p->become_leader(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
-  c.p->become_follower(state({1, 2, 3}, {1, 2, 3}, 1, 0, 0));
+  auto [a, b, c] = leader_1_followers_2_3();
   // b always fetches right after an append (never at the log end at fetch time), c fetches
   // but only ever gets half of what is new.
   for (int i = 0; i < 600; ++i) {
@@ -238,12 +199,7 @@ TEST_F(PartitionTest, SteadyFollowerIsNeverShrunkButALaggingOneIs) {
 }
 
 TEST_F(PartitionTest, PendingIsrChangeCountsTheMaximalIsr) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  Replica& c = add(3);
-  a.p->become_leader(state({1, 2, 3}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2, 3}, {1, 2}, 1, 0, 0));
-  c.p->become_follower(state({1, 2, 3}, {1, 2}, 1, 0, 0));
+  auto [a, b, c] = leader_1_followers_2_3({1, 2});
   a.produce("x", 2);
   fetch(a, b, now());
   fetch(a, c, now());
@@ -306,10 +262,7 @@ TEST_F(PartitionTest, FollowerAppendKeepsOffsetsAndEpochs) {
 }
 
 TEST_F(PartitionTest, FollowerKeepsProducerStateForWhenItLeads) {
-  Replica& a = add(1);
-  Replica& b = add(2);
-  a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
-  b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+  auto [a, b] = leader_1_follower_2();
   record::BatchOptions options;
   options.producer_id = ProducerId{77};
   options.producer_epoch = ProducerEpoch{0};

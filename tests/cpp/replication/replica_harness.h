@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -160,5 +162,48 @@ inline ReplicaState state(std::vector<int32_t> replicas, std::vector<int32_t> is
   s.partition_epoch = partition_epoch;
   return s;
 }
+
+// The fixture both replication suites share: replicas in one temp dir on one manual clock.
+struct ReplicaSetTest : ::testing::Test {
+  TempDir tmp;
+  ManualClock clock;
+  std::vector<std::string> warnings;  // what the replicas' logs warned about
+  std::vector<std::unique_ptr<Replica>> replicas;
+
+  // Broker `id`'s replica, opened in its own directory (`legacy`: without a broker id).
+  Replica& add(int32_t id, bool legacy = false) {
+    auto r = std::make_unique<Replica>();
+    r->id = id;
+    r->data_dir = tmp.path() / ("broker-" + std::to_string(id));
+    r->clock = &clock;
+    r->warnings = &warnings;
+    r->open(legacy);
+    replicas.push_back(std::move(r));
+    return *replicas.back();
+  }
+  int64_t now() const { return clock.now_ms(); }
+
+  // Replicas 1 and 2, 1 leading epoch 0 with both in the ISR: how most two-replica tests begin.
+  std::pair<Replica&, Replica&> leader_1_follower_2() {
+    Replica& a = add(1);
+    Replica& b = add(2);
+    a.p->become_leader(state({1, 2}, {1, 2}, 1, 0, 0), now());
+    b.p->become_follower(state({1, 2}, {1, 2}, 1, 0, 0));
+    return {a, b};
+  }
+  // Replicas 1, 2 and 3, 1 leading and the others following the same image: the three-replica
+  // start.
+  std::tuple<Replica&, Replica&, Replica&> leader_1_followers_2_3(
+      std::vector<int32_t> isr = {1, 2, 3}, int32_t leader_epoch = 0, int32_t partition_epoch = 0) {
+    Replica& a = add(1);
+    Replica& b = add(2);
+    Replica& c = add(3);
+    const ReplicaState image = state({1, 2, 3}, std::move(isr), 1, leader_epoch, partition_epoch);
+    a.p->become_leader(image, now());
+    b.p->become_follower(image);
+    c.p->become_follower(image);
+    return {a, b, c};
+  }
+};
 
 }  // namespace kafkacore::replication::testing
