@@ -248,6 +248,12 @@ Result<void> Broker::open_broker() {
         return replication::BrokerAddress{b->host, static_cast<uint16_t>(b->port)};
       },
       [this](const std::string& topic, int32_t index) { return partition(topic, index); }, fc);
+  unreachable_leaders_ = std::make_unique<UnreachableLeaders>(
+      std::chrono::milliseconds(config_.cluster.broker_session_timeout_ms));
+  fetcher_->on_leader_unreachable = [this](int32_t id) {
+    if (const auto* b = image_->broker(id)) unreachable_leaders_->failed(id, b->epoch);
+  };
+  fetcher_->on_leader_reached = [this](int32_t id) { unreachable_leaders_->reached(id); };
   return {};
 }
 
@@ -781,6 +787,24 @@ Result<void> Broker::shutdown(bool clean) {
   }
   KC_LOG(info, "broker", clean ? "stopped" : "killed", {{"clean", outcome && clean ? "true" : "false"}});
   return outcome;
+}
+
+int32_t Broker::advertised_leader(int32_t leader_id) const {
+  const auto* leader = leader_id >= 0 ? image_->broker(leader_id) : nullptr;
+  if (!leader || leader->fenced) return -1;
+  if (leader_id == config_.node_id || !unreachable_leaders_) return leader_id;
+  // A leader killed a moment ago: our fetch connection already holds its EOF, but the read
+  // loop may not have run yet, and a client that saw the same EOF asks us right now. Probed
+  // at most once a millisecond per leader, however many partitions an answer lists.
+  const auto now = UnreachableLeaders::Clock::now();
+  auto& probe = leader_probes_[leader_id];
+  if (now - probe.at >= std::chrono::milliseconds(1)) {
+    probe.at = now;
+    if (fetcher_ && fetcher_->leader_gone(leader_id)) {
+      unreachable_leaders_->failed(leader_id, leader->epoch, now);
+    }
+  }
+  return unreachable_leaders_->suspected(leader_id, leader->epoch, now) ? -1 : leader_id;
 }
 
 }  // namespace kafkacore::broker

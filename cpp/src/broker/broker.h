@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "broker/unreachable_leaders.h"
 #include "broker/config.h"
 #include "common/error.h"
 #include "group/group_coordinator.h"
@@ -121,6 +122,9 @@ class Broker {
   const BrokerConfig& config() const { return config_; }
   server::asio::io_context& io() { return io_; }
   const metadata::MetadataImage& image() const { return *image_; }
+  // The leader this broker would advertise for a partition led by `leader_id`: -1 when that
+  // broker is fenced or unknown, or when our replica fetcher has lost it (unreachable_leaders.h).
+  int32_t advertised_leader(int32_t leader_id) const;
   // This node's controller-quorum member (voter or observer), for white-box tests.
   const raft::Quorum& quorum() const { return *quorum_; }
   metadata::ImagePtr image_ptr() const { return image_; }
@@ -193,6 +197,11 @@ class Broker {
   std::unique_ptr<replication::HwCheckpoint> hw_checkpoint_;
   replication::HighWatermarks checkpointed_hw_;
   std::unique_ptr<replication::ReplicaFetcherManager> fetcher_;
+  std::unique_ptr<UnreachableLeaders> unreachable_leaders_;
+  struct LeaderProbe {
+    UnreachableLeaders::Clock::time_point at{};
+  };
+  mutable std::map<int32_t, LeaderProbe> leader_probes_;  // advertised_leader's last socket probes
   std::unique_ptr<FetchSessionCache> fetch_sessions_;
   std::unique_ptr<OffsetsTopic> offsets_topic_;
   std::unique_ptr<group::GroupCoordinator> groups_;

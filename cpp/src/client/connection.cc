@@ -1,5 +1,7 @@
 #include "client/connection.h"
 
+#include <poll.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -261,6 +263,12 @@ asio::awaitable<void> Connection::read_loop(uint64_t generation, std::shared_ptr
       co_return;
     }
   }
+}
+
+bool Connection::peer_gone() const {
+  if (state_ != State::connected || !socket_) return false;
+  pollfd probe{socket_->socket.native_handle(), POLLRDHUP, 0};
+  return ::poll(&probe, 1, 0) > 0 && (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 void Connection::close() {

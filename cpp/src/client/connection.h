@@ -102,6 +102,10 @@ class Connection {
   void close();
   bool closed() const { return state_ == State::closed; }
   bool connected() const { return state_ == State::connected; }
+  // Connected, but the peer has already closed or reset its end and this side has not read
+  // that yet (a zero-timeout poll of the socket). Lets a caller act on a dead peer before the
+  // read loop gets to the EOF waiting in the queue.
+  bool peer_gone() const;
   size_t in_flight() const { return pending_.size(); }
   const ConnectionOptions& options() const { return options_; }
 

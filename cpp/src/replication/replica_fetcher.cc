@@ -211,6 +211,7 @@ void ReplicaFetcherManager::connection_failed(Source& source, const Error& error
   }
   source.connection.close();
   source.reconnect_at = Clock::now() + config_.backoff;
+  if (on_leader_unreachable) on_leader_unreachable(source.broker_id);
 }
 
 void ReplicaFetcherManager::delay(Follower& f, std::string why) {
@@ -225,6 +226,11 @@ void ReplicaFetcherManager::fail(Follower& f, std::string why) {
          {{"partition", describe(f.key)}, {"reason", why}});
   f.failed = true;
   f.last_error = std::move(why);
+}
+
+bool ReplicaFetcherManager::leader_gone(int32_t broker_id) const {
+  auto it = sources_.find(broker_id);
+  return it != sources_.end() && it->second->connection.peer_gone();
 }
 
 bool ReplicaFetcherManager::link_open(int32_t broker_id) const {
@@ -266,6 +272,7 @@ void ReplicaFetcherManager::pump(int32_t broker_id) {
                            found->second->connecting = false;
                            if (r) {
                              found->second->failures = 0;
+                             if (on_leader_reached) on_leader_reached(broker_id);
                            } else {
                              connection_failed(*found->second, r.error());
                            }

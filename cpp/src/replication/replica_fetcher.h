@@ -92,6 +92,13 @@ class ReplicaFetcherManager {
     link_filter_ = std::move(filter);
   }
 
+  // Our fetch connection to `broker_id` is open but the leader has closed its end (it died
+  // a moment ago; the failure is still on its way through the read loop).
+  bool leader_gone(int32_t broker_id) const;
+  // A leader's connection failed (dropped, refused, timed out), or was (re)established.
+  std::function<void(int32_t broker_id)> on_leader_unreachable;
+  std::function<void(int32_t broker_id)> on_leader_reached;
+
   std::optional<FollowerStatus> status(const std::string& topic, int32_t partition) const;
   std::vector<FollowerStatus> statuses() const;
   size_t source_count() const { return sources_.size(); }

@@ -45,8 +45,9 @@ void register_find_coordinator(server::HandlerRegistry& registry, Broker& broker
               return refuse(Errc::coordinator_not_available, "__consumer_offsets is being created");
             }
             const int32_t p = group::partition_for_group(key, static_cast<int32_t>(topic->partitions.size()));
-            const auto* leader = broker.image().broker(topic->partitions[p].leader);
-            if (!leader || leader->fenced) {
+            const int32_t leader_id = broker.advertised_leader(topic->partitions[p].leader);
+            const auto* leader = leader_id >= 0 ? broker.image().broker(leader_id) : nullptr;
+            if (!leader) {
               return refuse(Errc::coordinator_not_available,
                             "__consumer_offsets partition " + std::to_string(p) + " has no leader");
             }

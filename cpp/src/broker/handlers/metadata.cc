@@ -17,7 +17,8 @@ namespace {
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
-MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataImage& image,
+MetadataResponse::MetadataResponseTopic describe_topic(const Broker& broker,
+                                                       const metadata::MetadataImage& image,
                                                        const metadata::TopicState& topic) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
@@ -28,9 +29,9 @@ MetadataResponse::MetadataResponseTopic describe_topic(const metadata::MetadataI
     MetadataResponse::MetadataResponsePartition part;
     part.partition_index = p;
     // A leader whose broker is fenced (or unknown) is not advertised, as the broker list leaves
-    // it out: a client would only wait on a dead connection. Kafka answers the same.
-    const auto* leader = state.leader >= 0 ? image.broker(state.leader) : nullptr;
-    part.leader_id = leader && !leader->fenced ? state.leader : -1;
+    // it out: a client would only wait on a dead connection. Kafka answers the same. Nor is
+    // one this broker's replica fetcher has just lost (a dead leader not fenced yet).
+    part.leader_id = broker.advertised_leader(state.leader);
     part.leader_epoch = state.leader_epoch;
     part.replica_nodes = state.replicas;
     part.isr_nodes = state.isr;
@@ -64,7 +65,7 @@ void answer(Broker& broker, const MetadataRequest& req, server::Request& request
   // v0: an empty list means every topic; v1+: null means every topic.
   const bool all_topics = !req.topics.has_value() || (version == 0 && req.topics->empty());
   if (all_topics) {
-    for (const auto& [name, topic] : image.topics()) response.topics.push_back(describe_topic(image, topic));
+    for (const auto& [name, topic] : image.topics()) response.topics.push_back(describe_topic(broker, image, topic));
   } else {
     for (const auto& wanted : *req.topics) {
       const metadata::TopicState* topic = nullptr;
@@ -74,7 +75,7 @@ void answer(Broker& broker, const MetadataRequest& req, server::Request& request
         topic = image.topic_by_id(from_wire(wanted.topic_id));
       }
       if (topic) {
-        response.topics.push_back(describe_topic(image, *topic));
+        response.topics.push_back(describe_topic(broker, image, *topic));
         continue;
       }
       MetadataResponse::MetadataResponseTopic missing;
