@@ -10,21 +10,6 @@ using namespace protocol;
 
 using AdminTest = BrokerTest;
 
-CreateTopicsRequest::CreatableTopic creatable(const std::string& name, int32_t partitions,
-                                              int16_t replication = 1,
-                                              const std::map<std::string, std::string>& configs = {}) {
-  CreateTopicsRequest::CreatableTopic t;
-  t.name = name;
-  t.num_partitions = partitions;
-  t.replication_factor = replication;
-  for (const auto& [k, v] : configs) {
-    auto& c = t.configs.emplace_back();
-    c.name = k;
-    c.value = v;
-  }
-  return t;
-}
-
 const CreateTopicsResponse::CreatableTopicConfigs* find_config(
     const CreateTopicsResponse::CreatableTopicResult& result, const std::string& name) {
   if (!result.configs) return nullptr;

@@ -115,6 +115,22 @@ class BrokerTest : public ::testing::Test {
 
 // ---- builders ----
 
+// One topic of a CreateTopics request, with topic `configs`.
+inline protocol::CreateTopicsRequest::CreatableTopic creatable(
+    const std::string& name, int32_t partitions, int16_t replication = 1,
+    const std::map<std::string, std::string>& configs = {}) {
+  protocol::CreateTopicsRequest::CreatableTopic t;
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = replication;
+  for (const auto& [key, value] : configs) {
+    auto& c = t.configs.emplace_back();
+    c.name = key;
+    c.value = value;
+  }
+  return t;
+}
+
 inline ByteView text(const std::string& s) { return as_bytes(s); }
 inline std::string str(ByteView v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
 

@@ -46,15 +46,7 @@ inline protocol::CreateTopicsRequest create_topic_request(
     const std::string& name, int partitions, int16_t replication_factor,
     const std::map<std::string, std::string>& configs = {}) {
   protocol::CreateTopicsRequest req;
-  auto& t = req.topics.emplace_back();
-  t.name = name;
-  t.num_partitions = partitions;
-  t.replication_factor = replication_factor;
-  for (const auto& [key, value] : configs) {
-    auto& c = t.configs.emplace_back();
-    c.name = key;
-    c.value = value;
-  }
+  req.topics.push_back(creatable(name, partitions, replication_factor, configs));
   return req;
 }
 
