@@ -125,10 +125,14 @@ def partition_leaders(bootstrap: str, topic: str) -> dict[int, int]:
     return {p.id: p.leader for p in meta.partitions.values()}
 
 
-def ms_to_first_ack_after_kill(producer, topic: str, partition: int, kill) -> float:
-    """Sends a 100 B record to `partition` every 2 ms and calls kill() one second in; returns
-    the milliseconds from the kill to the first acknowledged record sent after it. `producer`
-    has confluent-kafka's produce/poll/purge/flush. TimeoutError if none within 60 s."""
+def ms_to_first_ack_after_kill(producer, topic: str, partition: int, kill,
+                               partitions: int = 1) -> float:
+    """Sends a 100 B record every 2 ms and calls kill() one second in; returns the milliseconds
+    from the kill to the first acknowledged record sent to `partition` after it. With
+    `partitions` > 1 the records go round-robin to partitions 0..partitions-1, as a producer
+    writing the whole topic would send them, so the client also holds connections to the live
+    leaders. `producer` has confluent-kafka's produce/poll/purge/flush. TimeoutError if none
+    within 60 s."""
     acked: list[int] = []
     kill_ns = [0]
 
@@ -138,13 +142,20 @@ def ms_to_first_ack_after_kill(producer, topic: str, partition: int, kill) -> fl
                 acked.append(time.monotonic_ns())
         return cb
 
+    def ignored(_err, _msg) -> None:
+        pass
+
     start = time.monotonic()
+    sent = 0
     while time.monotonic() < start + 61 and not acked:
         if not kill_ns[0] and time.monotonic() - start >= 1.0:
             kill_ns[0] = time.monotonic_ns()
             kill()
-        producer.produce(topic, b"f" * 100, partition=partition,
-                         on_delivery=delivered(time.monotonic_ns()))
+        target = sent % partitions if partitions > 1 else partition
+        sent += 1
+        producer.produce(topic, b"f" * 100, partition=target,
+                         on_delivery=delivered(time.monotonic_ns()) if target == partition
+                         else ignored)
         producer.poll(0.002)
     producer.purge()
     producer.flush(1)

@@ -78,8 +78,8 @@ class _NativeProducer:
         self._p.close(0)
 
 
-def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confluent"
-            ) -> tuple[float, int, int | None]:
+def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confluent",
+            spread: bool = False) -> tuple[float, int, int | None]:
     wait_isr(cluster.bootstrap_servers, topic)
     # Everything in place, including leaders the imbalance check moves back.
     time.sleep(0.5)
@@ -96,7 +96,8 @@ def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confl
     victim = leaders[partition]
     producer = (Producer({"bootstrap.servers": cluster.bootstrap_servers, **PRODUCER})
                 if client == "confluent" else _NativeProducer(cluster.bootstrap_servers))
-    ms = ms_to_first_ack_after_kill(producer, topic, partition, lambda: cluster.kill(victim))
+    ms = ms_to_first_ack_after_kill(producer, topic, partition, lambda: cluster.kill(victim),
+                                    partitions=len(leaders) if spread else 1)
     cluster.restart(victim)
     return ms, victim, controller
 
@@ -108,12 +109,15 @@ def main() -> None:
     parser.add_argument("--controllers", type=int, default=0)
     parser.add_argument("--victim", default="leader", choices=["leader", "controller"])
     parser.add_argument("--client", default="confluent", choices=["confluent", "pykafkacore"])
+    parser.add_argument("--spread", action="store_true",
+                        help="write to every partition round-robin, not only the victim's")
     args = parser.parse_args()
     times = []
     with Cluster(3, mode=args.mode, controllers=args.controllers) as cluster:
         cluster.create_topic("failover", partitions=3, configs={"min.insync.replicas": "2"})
         for run in range(args.runs):
-            ms, victim, controller = one_run(cluster, "failover", args.victim, args.client)
+            ms, victim, controller = one_run(cluster, "failover", args.victim, args.client,
+                                               args.spread)
             times.append(ms)
             print(f"run {run}: killed node {victim} (active controller {controller}); first "
                   f"acks=all write acknowledged after {ms:,.0f} ms", flush=True)

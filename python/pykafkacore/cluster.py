@@ -978,8 +978,26 @@ class _ClientAdmin:
                                    "reconnect.backoff.max.ms": 200,
                                    "socket.connection.setup.timeout.ms": 2000})
 
+    # librdkafka binds a metadata request to one broker and retries it there after a transport
+    # error: asked just as that broker was killed, it waits out the whole timeout for a broker
+    # that never comes back. Short attempts let the next one pick a live broker.
+    _METADATA_ATTEMPT_S = 1.0
+
     def metadata(self, topic: str | None = None, timeout: float = 5.0) -> Any:
-        return self._admin.list_topics(topic, timeout=timeout)
+        from confluent_kafka import KafkaError, KafkaException
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return self._admin.list_topics(
+                    topic, timeout=max(0.05, min(remaining, self._METADATA_ATTEMPT_S)))
+            except KafkaException as e:
+                transient = e.args[0].code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
+                                                  KafkaError._ALL_BROKERS_DOWN)
+                if not transient or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def topics(self, timeout: float = 5.0) -> dict[str, TopicInfo]:
         md = self.metadata(timeout=timeout)

@@ -1,6 +1,7 @@
 #include "broker/local_cluster.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -217,11 +218,29 @@ Broker* LocalCluster::serving_broker() {
   return any;
 }
 
+namespace {
+
+// run_on_reactor() gives up waiting after its timeout, yet the task may still run afterwards:
+// the timeout's answer and the late one race, and only the first reaches the caller.
+Broker::Done answer_once(Broker::Done done) {
+  struct Once {
+    std::atomic<bool> answered{false};
+    Broker::Done done;
+  };
+  auto once = std::make_shared<Once>();
+  once->done = std::move(done);
+  return [once](Result<void> r) {
+    if (!once->answered.exchange(true)) once->done(std::move(r));
+  };
+}
+
+}  // namespace
+
 void LocalCluster::create_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
                                 const std::map<std::string, std::string>& configs, Broker::Done done) {
   Broker* b = serving_broker();
   if (!b) return done(make_error(Errc::broker_not_available, "no broker is running (or all are paused)"));
-  auto shared = std::make_shared<Broker::Done>(std::move(done));
+  auto shared = std::make_shared<Broker::Done>(answer_once(std::move(done)));
   const bool posted = b->run_on_reactor([b, name, partitions, replication_factor, configs, shared] {
     b->create_topic(name, partitions, replication_factor, configs, /*validate_only=*/false,
                     [shared](Result<void> r) { (*shared)(std::move(r)); });
@@ -232,7 +251,7 @@ void LocalCluster::create_topic(const std::string& name, int32_t partitions, int
 void LocalCluster::delete_topic(const std::string& name, Broker::Done done) {
   Broker* b = serving_broker();
   if (!b) return done(make_error(Errc::broker_not_available, "no broker is running (or all are paused)"));
-  auto shared = std::make_shared<Broker::Done>(std::move(done));
+  auto shared = std::make_shared<Broker::Done>(answer_once(std::move(done)));
   const bool posted = b->run_on_reactor([b, name, shared] {
     b->delete_topic(name, [shared](Result<void> r) { (*shared)(std::move(r)); });
   });
@@ -253,7 +272,7 @@ void LocalCluster::elect_preferred_leaders(const std::string& topic,
       if (--outstanding == 0) done(std::move(result));
     }
   };
-  auto gather = std::make_shared<Gather>(Gather{std::move(done), {}, 1});
+  auto gather = std::make_shared<Gather>(Gather{answer_once(std::move(done)), {}, 1});
   const bool posted =
       b->run_on_reactor([b, topic, partitions = std::move(partitions), gather]() mutable {
         if (partitions.empty()) {

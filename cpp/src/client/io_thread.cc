@@ -11,6 +11,7 @@ IoThread::IoThread(std::string name) : work_(boost::asio::make_work_guard(io_)) 
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     io_.run();
   });
+  thread_id_ = thread_.get_id();
 }
 
 IoThread::~IoThread() { stop(); }
@@ -20,6 +21,7 @@ void IoThread::stop() {
   work_.reset();
   io_.stop();
   thread_.join();
+  joined_.store(true, std::memory_order_release);
 }
 
 }  // namespace kafkacore::client

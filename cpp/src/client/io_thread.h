@@ -4,9 +4,12 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -22,7 +25,7 @@ class IoThread {
   IoThread& operator=(const IoThread&) = delete;
 
   boost::asio::io_context& io() { return io_; }
-  bool on_this_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   void post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
@@ -34,16 +37,28 @@ class IoThread {
     std::packaged_task<T()> task(std::forward<Fn>(fn));
     std::future<T> result = task.get_future();
     boost::asio::post(io_, [&task] { task(); });
+    // A task posted as the loop stops is never run: once the thread has joined, an unfinished
+    // answer will not come, and waiting for it would hang the caller.
+    while (result.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+      if (joined_.load(std::memory_order_acquire) &&
+          result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        throw std::runtime_error("the client is closed: its io thread has stopped");
+      }
+    }
     return result.get();
   }
 
-  // Stops the loop and joins (idempotent). Must not be called on the io thread.
+  // Stops the loop and joins (idempotent). Must not be called on the io thread. A call() made
+  // afterwards throws std::runtime_error.
   void stop();
 
  private:
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
+  // Kept apart from thread_, which join() resets while other threads may be calling in.
+  std::thread::id thread_id_;
+  std::atomic<bool> joined_{false};
 };
 
 }  // namespace kafkacore::client
