@@ -27,6 +27,7 @@ import dataclasses
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -72,11 +73,11 @@ PROFILES = {
     "short": Profile(rounds=3, rounds3=1, warmup=200_000, records=500_000,
                      java_records=500_000, java_warmup=150_000, kib_records=100_000,
                      big_records=1_000, lat_rate=1000, lat_seconds=5, rf3_records=150_000,
-                     rf3_runs=2, failover_runs=1, ceiling_seconds=1.0, disk_mb=512),
+                     rf3_runs=2, failover_runs=3, ceiling_seconds=1.0, disk_mb=512),
     "full": Profile(rounds=5, rounds3=3, warmup=1_000_000, records=5_000_000,
                     java_records=5_000_000, java_warmup=1_000_000, kib_records=1_000_000,
                     big_records=10_000, lat_rate=1000, lat_seconds=20, rf3_records=1_000_000,
-                    rf3_runs=1, failover_runs=1, ceiling_seconds=2.0, disk_mb=2048),
+                    rf3_runs=1, failover_runs=5, ceiling_seconds=2.0, disk_mb=2048),
 }
 
 
@@ -478,8 +479,9 @@ class Bench:
 
     def failover(self, system: str, cluster, run: int, row: str = "10.failover") -> None:
         """kill -9 of the leader of a partition (one that is not the active controller's when
-        the system says which that is) while a producer writes to it with acks=all every 2 ms;
-        the time until a record produced after the kill is acknowledged."""
+        the system says which that is) while a producer writes to the topic with acks=all every
+        2 ms; the time until a record produced to that partition after the kill is
+        acknowledged."""
         from confluent_kafka import Producer
 
         bs = cluster.bootstrap
@@ -504,8 +506,13 @@ class Bench:
             "reconnect.backoff.ms": 10, "reconnect.backoff.max.ms": 100,
             "topic.metadata.refresh.fast.interval.ms": 10,
         }))
+        # Records go to every partition, as a producer of the topic sends them (so librdkafka
+        # holds connections to the live leaders too), and the kill falls at a point of its 1 s
+        # leader-scan cycle drawn per run, the same for both systems.
         ms = ms_to_first_ack_after_kill(producer, topic, partition,
-                                        lambda: cluster.kill_node(victim))
+                                        lambda: cluster.kill_node(victim),
+                                        partitions=len(leaders),
+                                        kill_after=1.0 + random.Random(run).random())
         self.res.add(row, system, ms,
                      {"victim": victim, "controller": controller, "partition": partition})
         log(f"    {row}: node {victim} (controller: {controller}) killed; first acks=all write "

@@ -19,6 +19,7 @@ another scan.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 
@@ -79,7 +80,7 @@ class _NativeProducer:
 
 
 def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confluent",
-            spread: bool = False) -> tuple[float, int, int | None]:
+            spread: bool = False, kill_after: float = 1.0) -> tuple[float, int, int | None]:
     wait_isr(cluster.bootstrap_servers, topic)
     # Everything in place, including leaders the imbalance check moves back.
     time.sleep(0.5)
@@ -97,7 +98,8 @@ def one_run(cluster: Cluster, topic: str, victim_kind: str, client: str = "confl
     producer = (Producer({"bootstrap.servers": cluster.bootstrap_servers, **PRODUCER})
                 if client == "confluent" else _NativeProducer(cluster.bootstrap_servers))
     ms = ms_to_first_ack_after_kill(producer, topic, partition, lambda: cluster.kill(victim),
-                                    partitions=len(leaders) if spread else 1)
+                                    partitions=len(leaders) if spread else 1,
+                                    kill_after=kill_after)
     cluster.restart(victim)
     return ms, victim, controller
 
@@ -111,13 +113,19 @@ def main() -> None:
     parser.add_argument("--client", default="confluent", choices=["confluent", "pykafkacore"])
     parser.add_argument("--spread", action="store_true",
                         help="write to every partition round-robin, not only the victim's")
+    parser.add_argument("--phase", default="random", choices=["random", "tick"],
+                        help="kill at a random point of librdkafka's 1 s leader-scan cycle "
+                             "(seeded), or exactly on a tick (1.0 s in: its worst case)")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     times = []
+    rng = random.Random(args.seed)
     with Cluster(3, mode=args.mode, controllers=args.controllers) as cluster:
         cluster.create_topic("failover", partitions=3, configs={"min.insync.replicas": "2"})
         for run in range(args.runs):
-            ms, victim, controller = one_run(cluster, "failover", args.victim, args.client,
-                                               args.spread)
+            ms, victim, controller = one_run(
+                cluster, "failover", args.victim, args.client, args.spread,
+                kill_after=1.0 + (rng.random() if args.phase == "random" else 0.0))
             times.append(ms)
             print(f"run {run}: killed node {victim} (active controller {controller}); first "
                   f"acks=all write acknowledged after {ms:,.0f} ms", flush=True)

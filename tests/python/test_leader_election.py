@@ -149,8 +149,9 @@ def test_eligible_leader_replicas_and_unclean_election() -> None:
 
 @pytest.mark.parametrize("victim_kind", ["leader", "controller"])
 def test_killed_leader_is_replaced_long_before_its_session_would_end(victim_kind: str) -> None:
-    """kill -9 breaks the dead broker's link to the controller, which fences it after a short
-    grace for lost connections (500 ms) instead of broker.session.timeout.ms (Kafka's default
+    """kill -9 breaks the dead broker's link to the controller, which dials the broker's
+    listener, finds it refused and fences the broker at once (at the latest after a short grace
+    for lost connections, 500 ms), instead of after broker.session.timeout.ms (Kafka's default
     9 s here): its partitions get new leaders at once. When the victim is the active
     controller, the live brokers' links to it break too: they heartbeat the new controller at
     once and must not be fenced. The killed broker re-registers when it restarts."""

@@ -11,6 +11,7 @@
 #include "broker/error_responses.h"
 #include "broker/fetch_sessions.h"
 #include "broker/handlers/handlers.h"
+#include "broker/listener_probe.h"
 #include "broker/offsets_topic.h"
 #include "broker/request_hooks.h"
 #include "common/log.h"
@@ -120,11 +121,12 @@ Result<void> Broker::start_quorum() {
   // whole session later. This is what makes failover take well under a second with Kafka's
   // default session (9 s); a live broker would have to miss several re-dials to be fenced, and
   // then only re-registers. Sooner with frequent heartbeats (three missed ones), never later
-  // than the session itself.
-  constexpr int64_t kLostConnectionGraceMs = 500;
+  // than the session itself. A voter also dials the lost broker's listener: a refusal means the
+  // process is gone, and it is fenced at once (probe_lost_broker).
   cc.lost_connection_grace_ms = std::min({config_.cluster.broker_session_timeout_ms,
                                           3 * config_.cluster.broker_heartbeat_interval_ms,
-                                          kLostConnectionGraceMs});
+                                          config_.cluster.lost_connection_grace_ms});
+  lost_connection_grace_ms_ = cc.lost_connection_grace_ms;
   if (config_.is_controller()) {
     controller_ = std::make_unique<ControllerService>(*quorum_, machine_, cc, liveness_clock());
   }
@@ -145,7 +147,10 @@ Result<void> Broker::start_quorum() {
     channel_->on_application(from, std::move(data));
   };
   quorum_->transport().on_peer_lost = [this](raft::NodeId from) {
-    if (controller_) controller_->connection_lost(from);
+    if (controller_) {
+      controller_->connection_lost(from);
+      probe_lost_broker(from);
+    }
     if (lifecycle_) lifecycle_->link_lost(liveness_clock().now_ms());
   };
   if (!config_.serves_clients()) return {};
@@ -540,6 +545,22 @@ void Broker::reconcile_partitions(const metadata::MetadataImage* before) {
       }
     }
   }
+}
+
+void Broker::probe_lost_broker(int32_t broker_id) {
+  // Every voter probes, not only the active controller: when the active one is the broker that
+  // died, the refusal is kept (with the lost connection) for whichever voter takes over.
+  if (lost_connection_grace_ms_ <= 0 || broker_id == config_.node_id) return;
+  const auto* registered = image_->broker(broker_id);
+  if (!registered || registered->fenced || registered->port <= 0) return;
+  probe_listener(io_, registered->host, registered->port,
+                 std::chrono::milliseconds(lost_connection_grace_ms_),
+                 [this, broker_id](ListenerProbe result) {
+                   if (result != ListenerProbe::refused || stopped_ || !controller_) return;
+                   KC_LOG(info, "controller", "lost broker's listener refused: fencing it now",
+                          {{"broker", std::to_string(broker_id)}});
+                   controller_->listener_refused(broker_id);
+                 });
 }
 
 void Broker::running_changed(bool running) {

@@ -172,6 +172,9 @@ class Broker {
   replication::Partition* ensure_partition(const metadata::TopicState& topic, int32_t index);
   void remove_partition(const std::string& topic, int32_t index);
   void running_changed(bool running);
+  // This controller-quorum voter lost `broker_id`'s link: dial its listener to learn at once
+  // whether the process is gone (broker/listener_probe.h).
+  void probe_lost_broker(int32_t broker_id);
   void maybe_alter_isr();
   void schedule_tick();
   void schedule_group_tick();
@@ -182,6 +185,7 @@ class Broker {
   void hold_while_paused();
 
   BrokerConfig config_;
+  int64_t lost_connection_grace_ms_ = 0;  // also bounds a listener probe
   server::asio::io_context io_;
   metadata::MetadataMachine machine_;
   metadata::ImagePtr image_ = metadata::MetadataImage::empty();

@@ -193,6 +193,7 @@ static std::optional<Result<void>> parse_cluster_key(const std::string& key, con
   if (key == "controller.quorum.election.timeout.ms") return number(10, c.election_timeout_ms);
   if (key == "broker.session.timeout.ms") return number(10, c.broker_session_timeout_ms);
   if (key == "broker.heartbeat.interval.ms") return number(1, c.broker_heartbeat_interval_ms);
+  if (key == "kafkacore.lost.connection.grace.ms") return number(0, c.lost_connection_grace_ms);
   if (key == "replica.lag.time.max.ms") return number(1, c.replica_lag_time_max_ms);
   if (key == "replica.fetch.wait.max.ms") return number(0, c.replica_fetch_wait_max_ms);
   if (key == "replica.fetch.backoff.ms") return number(0, c.replica_fetch_backoff_ms);

@@ -54,6 +54,9 @@ struct ClusterConfig {
   int64_t election_timeout_ms = 1000;           // controller.quorum.election.timeout.ms
   int64_t broker_session_timeout_ms = 9000;     // broker.session.timeout.ms
   int64_t broker_heartbeat_interval_ms = 2000;  // broker.heartbeat.interval.ms
+  // kafkacore.lost.connection.grace.ms: how long a broker whose controller link broke has to
+  // heartbeat again before it is fenced (capped by the session and three heartbeats).
+  int64_t lost_connection_grace_ms = 500;
   int64_t replica_lag_time_max_ms = 30000;      // replica.lag.time.max.ms
   int32_t replica_fetch_wait_max_ms = 500;      // replica.fetch.wait.max.ms
   int64_t replica_fetch_backoff_ms = 1000;      // replica.fetch.backoff.ms

@@ -28,6 +28,8 @@ class ControllerService {
   // A broker's controller connection broke (any node records it: a controller elected after
   // the death of the previous one uses it too).
   void connection_lost(int32_t broker_id) { controller_.connection_lost(broker_id); }
+  // ... and then its client listener refused a connection (broker/listener_probe.h).
+  void listener_refused(int32_t broker_id) { controller_.listener_refused(broker_id); }
   // Session expiry and preferred-leader election; call every few tens of milliseconds.
   void tick();
   void handle(const metadata::ControllerRequest& request, Respond respond);

@@ -59,7 +59,7 @@ void Controller::reset(ImagePtr committed_image) {
   const int64_t now = clock_.now_ms();
   // A loss older than a session says nothing any more: the broker may have come back and
   // heartbeated to the previous controller since.
-  std::erase_if(lost_ms_, [&](const auto& e) { return now - e.second >= config_.broker_session_timeout_ms; });
+  std::erase_if(lost_, [&](const auto& e) { return now - e.second.at_ms >= config_.broker_session_timeout_ms; });
   for (const auto& [id, b] : working_->brokers()) last_heartbeat_ms_[id] = now;
   next_rebalance_check_ms_ = now + config_.leader_imbalance_check_interval_ms;
 }
@@ -92,7 +92,7 @@ Result<Records> Controller::register_broker(const BrokerRegistration& r) {
   commit_speculatively(registered);
   out.insert(out.end(), registered.begin(), registered.end());
   last_heartbeat_ms_[r.broker_id] = clock_.now_ms();
-  lost_ms_.erase(r.broker_id);
+  lost_.erase(r.broker_id);
   return out;
 }
 
@@ -105,7 +105,7 @@ Result<std::pair<Records, bool>> Controller::heartbeat(int32_t broker_id, int64_
                                                  " (current " + std::to_string(b->epoch) + ")");
   }
   last_heartbeat_ms_[broker_id] = clock_.now_ms();
-  lost_ms_.erase(broker_id);
+  lost_.erase(broker_id);
   Records out;
   // Unfence once the broker has seen its own registration (it knows its epoch is committed).
   if (b->fenced && metadata_offset >= 0 && committed_->broker(broker_id) &&
@@ -446,11 +446,12 @@ Records Controller::tick() {
     auto it = last_heartbeat_ms_.find(id);
     const int64_t last = it == last_heartbeat_ms_.end() ? now : it->second;
     if (it == last_heartbeat_ms_.end()) last_heartbeat_ms_[id] = now;
-    auto lost = lost_ms_.find(id);
-    const bool gone = lost != lost_ms_.end() && config_.lost_connection_grace_ms >= 0 &&
-                      now - lost->second >= config_.lost_connection_grace_ms;
+    auto lost = lost_.find(id);
+    const bool gone = lost != lost_.end() && config_.lost_connection_grace_ms >= 0 &&
+                      (lost->second.listener_refused ||
+                       now - lost->second.at_ms >= config_.lost_connection_grace_ms);
     if (!gone && now - last < config_.broker_session_timeout_ms) continue;
-    if (lost != lost_ms_.end()) lost_ms_.erase(lost);
+    if (lost != lost_.end()) lost_.erase(lost);
     // Missed its session (or went silent after its connection broke): fence it and move its
     // leaderships to in-sync replicas.
     Records fence{FenceBrokerRecord{id, b.epoch}};
@@ -469,7 +470,11 @@ Records Controller::tick() {
   return out;
 }
 
-void Controller::connection_lost(int32_t broker_id) { lost_ms_[broker_id] = clock_.now_ms(); }
+void Controller::connection_lost(int32_t broker_id) { lost_[broker_id] = {clock_.now_ms(), false}; }
+
+void Controller::listener_refused(int32_t broker_id) {
+  if (auto lost = lost_.find(broker_id); lost != lost_.end()) lost->second.listener_refused = true;
+}
 
 Records Controller::rebalance_leaders() {
   // As Kafka's controller: per preferred broker, the share of its partitions it does not lead;

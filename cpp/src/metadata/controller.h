@@ -113,6 +113,10 @@ class Controller {
   // costs a leader change. Kept across reset(): a new controller learns of the death of the
   // old one this way (for at most one session).
   void connection_lost(int32_t broker_id);
+  // After its connection broke, the broker's listener refused a connection: no process serves
+  // there any more, so the next tick() fences it without waiting for the grace. Ignored unless
+  // the connection is still lost (a heartbeat since means it is back).
+  void listener_refused(int32_t broker_id);
 
   // Where replicas of new partitions go: `count` partitions starting at `first`, spread over
   // the unfenced brokers so that replicas and leaders (the first replica) are even.
@@ -148,7 +152,11 @@ class Controller {
   ImagePtr working_;
   int64_t last_proposed_ = -1;
   std::map<int32_t, int64_t> last_heartbeat_ms_;
-  std::map<int32_t, int64_t> lost_ms_;  // connection_lost() with no heartbeat since
+  struct LostConnection {
+    int64_t at_ms = 0;
+    bool listener_refused = false;
+  };
+  std::map<int32_t, LostConnection> lost_;  // connection_lost() with no heartbeat since
   int64_t next_rebalance_check_ms_ = 0;
 };
 

@@ -237,6 +237,35 @@ TEST_F(ControllerTest, ABrokerWhoseConnectionBrokeIsFencedAfterTheGrace) {
   EXPECT_FALSE(image_->broker(3)->fenced);
 }
 
+TEST_F(ControllerTest, ABrokerWhoseListenerRefusesIsFencedWithoutWaitingForTheGrace) {
+  for (int32_t id = 1; id <= 3; ++id) add_live_broker(id);
+  commit(*controller_.create_topic("t", 3, 3, {}));
+  // A refusal with no lost connection (a stale probe, or one of a broker that is back) is
+  // ignored.
+  controller_.listener_refused(3);
+  clock_.advance_ms(10);
+  heartbeat_all_but(-1);
+  commit(controller_.tick());
+  EXPECT_FALSE(image_->broker(3)->fenced);
+  // Broker 2's connection breaks and its listener refuses: fenced at the next tick.
+  controller_.connection_lost(2);
+  controller_.listener_refused(2);
+  clock_.advance_ms(10);
+  heartbeat_all_but(2);
+  commit(controller_.tick());
+  EXPECT_TRUE(image_->broker(2)->fenced) << "10 ms in, far inside the 300 ms grace";
+  for (int32_t p = 0; p < 3; ++p) EXPECT_NE(image_->partition("t", p)->leader, 2);
+  // A heartbeat after the loss cancels a refusal that comes later.
+  controller_.connection_lost(3);
+  clock_.advance_ms(10);
+  heartbeat_all_but(2);
+  controller_.listener_refused(3);
+  clock_.advance_ms(10);
+  heartbeat_all_but(2);
+  commit(controller_.tick());
+  EXPECT_FALSE(image_->broker(3)->fenced);
+}
+
 TEST_F(ControllerTest, ElectPreferredLeader) {
   for (int32_t id = 1; id <= 3; ++id) add_live_broker(id);
   commit(*controller_.create_topic("t", 1, 3, {}));
