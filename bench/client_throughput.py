@@ -19,11 +19,9 @@ Every measurement runs in a fresh interpreter: garbage-collector state left by e
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +30,8 @@ from pathlib import Path
 import confluent_kafka
 
 from pykafkacore import AdminClient, Consumer, NewTopic, Producer
-from pykafkacore._process import free_ports
+
+from common import serve_one_broker, write_results
 
 SIZES = (100, 1024)
 PRODUCER_CONFIG = {"acks": "1", "linger.ms": 5, "batch.size": 1 << 20}
@@ -221,23 +220,10 @@ def main() -> int:
         name, bootstrap, topic, *numbers = args.one
         print(CLIENTS[name](bootstrap, topic, *map(int, numbers)))
         return 0
-    port, _ = free_ports(2)
-    with tempfile.TemporaryDirectory() as data:
-        server = subprocess.Popen([sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),
-                                   "--data-dir", data, "--log-level", "warn"],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            while "ready" not in (server.stdout.readline() or "ready"):
-                pass
-            rows = measure(f"127.0.0.1:{port}", args.records, args.runs)
-        finally:
-            server.terminate()
-            server.wait(10)
+    with serve_one_broker() as bootstrap:
+        rows = measure(bootstrap, args.records, args.runs)
     print_table(rows)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"records": args.records, "runs": args.runs,
-                                        "rows": rows}, indent=2))
+    write_results(args.out, args.records, args.runs, rows)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Helpers shared by the benchmark harness (bench/compare.py) and the peers it starts: paths, free
-ports, readiness by produce, topic creation, metadata look-ups and resident memory.
+"""Helpers shared by the benchmark harness (bench/compare.py), the peers it starts and the client
+benchmarks: paths, free ports, one `pykafkacore serve` broker, readiness by produce, topic
+creation, metadata look-ups, resident memory and results files.
 
 Everything here talks to a broker through confluent-kafka (librdkafka), the same client for
 pykafkacore and Apache Kafka.
@@ -7,13 +8,17 @@ pykafkacore and Apache Kafka.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pykafkacore._process import free_ports  # noqa: E402,F401 - shared with Cluster(mode="process")
@@ -28,6 +33,34 @@ def bench_dir() -> Path:
     path = Path(os.environ.get("KAFKACORE_BENCH_DIR") or BUILD / "bench-data")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def serve_one_broker(*settings: str) -> Iterator[str]:
+    """One `pykafkacore serve` broker on a free port, its data in a temporary directory, for as
+    long as the block runs; yields its bootstrap address. `settings` are `key=value` broker
+    properties."""
+    port, _ = free_ports(2)
+    with tempfile.TemporaryDirectory() as data:
+        command = [sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),
+                   "--data-dir", data, "--log-level", "warn"]
+        for setting in settings:
+            command += ["--set", setting]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            while "ready" not in (server.stdout.readline() or "ready"):
+                pass
+            yield f"127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def write_results(out: Path | None, records: int, runs: int, rows: list[dict]) -> None:
+    """The client benchmarks' JSON file, if asked for."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"records": records, "runs": runs, "rows": rows}, indent=2))
 
 
 def wait_for_port(port: int, deadline: float, proc: subprocess.Popen | None = None,

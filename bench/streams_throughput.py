@@ -17,12 +17,9 @@ Both sides: acks=all, idempotent producer, linger.ms=10, commits every second.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -31,7 +28,8 @@ from pathlib import Path
 import confluent_kafka
 
 from pykafkacore import AdminClient, NewTopic, Producer, StreamsApp, TimeWindows
-from pykafkacore._process import free_ports
+
+from common import serve_one_broker, write_results
 
 WINDOW_MS = 60_000
 CLIENT = {"acks": "all", "enable.idempotence": True, "linger.ms": 10}
@@ -103,8 +101,11 @@ def _loop(bootstrap: str, topic: str, n: int,
     producer, then commit, once a second (the same at-least-once order the app uses)."""
     out = _fresh("out")
     _create(bootstrap, out)
+    # fetch.queue.backoff.ms: librdkafka's default (1000) idles its fetcher for a second each
+    # time 100 k records are queued, which would cap the loop, not measure it.
     c = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": _fresh("loop"),
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                  "fetch.queue.backoff.ms": 10})
     p = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **CLIENT})
     start = time.perf_counter()
     c.subscribe([topic])
@@ -197,25 +198,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = ap.parse_args()
-    port, _ = free_ports(2)
-    with tempfile.TemporaryDirectory() as data:
-        server = subprocess.Popen([sys.executable, "-m", "pykafkacore", "serve", "--port", str(port),
-                                   "--data-dir", data, "--log-level", "warn",
-                                   # Both sides join a fresh group per run: no 3 s join delay.
-                                   "--set", "group.initial.rebalance.delay.ms=0"],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            while "ready" not in (server.stdout.readline() or "ready"):
-                pass
-            rows = measure(f"127.0.0.1:{port}", args.records, args.runs)
-        finally:
-            server.terminate()
-            server.wait(10)
+    # Both sides join a fresh group per run: no 3 s join delay.
+    with serve_one_broker("group.initial.rebalance.delay.ms=0") as bootstrap:
+        rows = measure(bootstrap, args.records, args.runs)
     print_table(rows)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"records": args.records, "runs": args.runs,
-                                        "rows": rows}, indent=2))
+    write_results(args.out, args.records, args.runs, rows)
     return 0
 
 

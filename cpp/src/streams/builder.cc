@@ -371,22 +371,30 @@ SerdePtr prepare(Aggregation& aggregation, const Materialized& materialized,
 
 }  // namespace
 
-KTable KGroupedStream::aggregate_with(Aggregation aggregation, Materialized materialized,
-                                      const std::string& op) const {
-  StreamsBuilder* b = stream_.builder_;
-  SerdePtr key_serde = first(materialized.key_serde, stream_.key_serde_, b->default_key_serde_);
-  SerdePtr result_serde =
-      prepare(aggregation, materialized, stream_.value_serde_, b->default_value_serde_);
+KTable KStream::aggregated(Aggregation aggregation, const Materialized& materialized,
+                           StoreKind store_kind, int64_t retention_ms, std::string operation,
+                           const AggregateOpMaker& make_op) const {
+  StreamsBuilder* b = builder_;
+  SerdePtr key_serde = first(materialized.key_serde, key_serde_, b->default_key_serde_);
+  SerdePtr result_serde = prepare(aggregation, materialized, value_serde_, b->default_value_serde_);
   if (auto ok = AggregationRunner(aggregation).check(); !ok) b->fail(ok.error().message());
   std::string store = b->node_name("KSTREAM-AGGREGATE-STATE-STORE", materialized.store_name);
-  b->add_store(store_spec(store, StoreKind::key_value));
+  b->add_store(store_spec(store, store_kind, retention_ms));
   NodeSpec node;
   node.name = b->node_name("KSTREAM-AGGREGATE", "");
-  node.operation = op;
-  node.factory = aggregate_op(store, std::move(aggregation), key_serde);
+  node.operation = std::move(operation);
+  node.factory = make_op(store, key_serde, std::move(aggregation));
   node.stores = {store};
-  std::string name = b->add_node(std::move(node), stream_.node_).name;
+  std::string name = b->add_node(std::move(node), node_).name;
   return KTable(b, name, store, key_serde, result_serde);
+}
+
+KTable KGroupedStream::aggregate_with(Aggregation aggregation, Materialized materialized,
+                                      const std::string& op) const {
+  return stream_.aggregated(std::move(aggregation), materialized, StoreKind::key_value, 0, op,
+                            [](const std::string& store, SerdePtr key_serde, Aggregation prepared) {
+                              return aggregate_op(store, std::move(prepared), key_serde);
+                            });
 }
 
 KTable KGroupedStream::aggregate(Initializer initializer, Aggregator adder, Materialized m) const {
@@ -415,20 +423,12 @@ TimeWindowedKStream TimeWindowedKStream::emit(EmitStrategy strategy) const {
 
 KTable TimeWindowedKStream::aggregate_with(Aggregation aggregation, Materialized materialized,
                                            const std::string& op) const {
-  StreamsBuilder* b = stream_.builder_;
-  SerdePtr key_serde = first(materialized.key_serde, stream_.key_serde_, b->default_key_serde_);
-  SerdePtr result_serde =
-      prepare(aggregation, materialized, stream_.value_serde_, b->default_value_serde_);
-  if (auto ok = AggregationRunner(aggregation).check(); !ok) b->fail(ok.error().message());
-  std::string store = b->node_name("KSTREAM-AGGREGATE-STATE-STORE", materialized.store_name);
-  b->add_store(store_spec(store, StoreKind::window, windows_.size_ms + windows_.grace_ms));
-  NodeSpec node;
-  node.name = b->node_name("KSTREAM-AGGREGATE", "");
-  node.operation = "windowed-" + op;
-  node.factory = windowed_aggregate_op(store, windows_, std::move(aggregation), key_serde, emit_);
-  node.stores = {store};
-  std::string name = b->add_node(std::move(node), stream_.node_).name;
-  return KTable(b, name, store, key_serde, result_serde);
+  return stream_.aggregated(std::move(aggregation), materialized, StoreKind::window,
+                            windows_.size_ms + windows_.grace_ms, "windowed-" + op,
+                            [this](const std::string& store, SerdePtr key_serde, Aggregation prepared) {
+                              return windowed_aggregate_op(store, windows_, std::move(prepared),
+                                                           key_serde, emit_);
+                            });
 }
 
 KTable TimeWindowedKStream::aggregate(Initializer initializer, Aggregator adder,
@@ -445,20 +445,12 @@ SessionWindowedKStream SessionWindowedKStream::emit(EmitStrategy strategy) const
 
 KTable SessionWindowedKStream::aggregate_with(Aggregation aggregation, Materialized materialized,
                                               const std::string& op) const {
-  StreamsBuilder* b = stream_.builder_;
-  SerdePtr key_serde = first(materialized.key_serde, stream_.key_serde_, b->default_key_serde_);
-  SerdePtr result_serde =
-      prepare(aggregation, materialized, stream_.value_serde_, b->default_value_serde_);
-  if (auto ok = AggregationRunner(aggregation).check(); !ok) b->fail(ok.error().message());
-  std::string store = b->node_name("KSTREAM-AGGREGATE-STATE-STORE", materialized.store_name);
-  b->add_store(store_spec(store, StoreKind::session, windows_.gap_ms + windows_.grace_ms));
-  NodeSpec node;
-  node.name = b->node_name("KSTREAM-AGGREGATE", "");
-  node.operation = "session-" + op;
-  node.factory = session_aggregate_op(store, windows_, std::move(aggregation), key_serde, emit_);
-  node.stores = {store};
-  std::string name = b->add_node(std::move(node), stream_.node_).name;
-  return KTable(b, name, store, key_serde, result_serde);
+  return stream_.aggregated(std::move(aggregation), materialized, StoreKind::session,
+                            windows_.gap_ms + windows_.grace_ms, "session-" + op,
+                            [this](const std::string& store, SerdePtr key_serde, Aggregation prepared) {
+                              return session_aggregate_op(store, windows_, std::move(prepared),
+                                                          key_serde, emit_);
+                            });
 }
 
 KTable SessionWindowedKStream::aggregate(Initializer initializer, Aggregator adder, Merger merger,

@@ -15,6 +15,7 @@
 // Serdes: a stream carries the serdes of its source until an operation changes key or value;
 // then the builder's defaults apply where a serde is needed (repartition topics, stores, sinks)
 // unless the operation's options give one.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,6 +116,12 @@ class KStream {
                 bool key_changes, bool value_changes) const;
   // This stream, repartitioned first if its key changed since the source.
   KStream repartitioned_if_needed(const Grouped& grouped, const std::string& base) const;
+  // The table an aggregation of this (grouped) stream makes, windowed or not: serdes, the
+  // aggregation's check, its store (`store_kind`, `retention_ms`) and its node, whose
+  // processor `make_op(store name, key serde, aggregation with its serdes settled)` builds.
+  using AggregateOpMaker = std::function<ProcessorFactory(const std::string&, SerdePtr, Aggregation)>;
+  KTable aggregated(Aggregation aggregation, const Materialized& materialized, StoreKind store_kind,
+                    int64_t retention_ms, std::string operation, const AggregateOpMaker& make_op) const;
 
   StreamsBuilder* builder_;
   std::string node_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "streams/aggregation.h"
+#include "streams/closed_windows.h"
 #include "streams/operators.h"
 
 namespace kafkacore::streams {
@@ -153,29 +154,14 @@ class SessionAggregateProcessor final : public Processor {
   Result<void> emit_closed() {
     const int64_t to_end = close_bound(observed_);
     if (to_end <= emitted_until_) return {};
-    struct Closed {
-      Bytes key;
-      Window window;
-      Bytes value;
-    };
-    std::vector<Closed> closed;
+    std::vector<ClosedWindow> closed;
     store_->for_each_ending(
         sat_add(emitted_until_, 1), to_end, [&](ByteView key, Window w, ByteView value) {
-          closed.push_back(
-              Closed{Bytes(key.begin(), key.end()), w, Bytes(value.begin(), value.end())});
+          // The session's time is its latest record's.
+          closed.push_back(ClosedWindow{Bytes(key.begin(), key.end()), w, w.end,
+                                        Bytes(value.begin(), value.end())});
         });
-    for (const auto& c : closed) {
-      auto key = key_serde_->deserialize(ByteView(c.key));
-      if (!key) return std::unexpected(std::move(key.error()));
-      auto value = runner_.serde()->deserialize(ByteView(c.value));
-      if (!value) return std::unexpected(std::move(value.error()));
-      StreamRecord out;
-      out.key = std::move(*key);
-      out.value = std::move(*value);
-      out.timestamp = c.window.end;  // the session's latest record
-      out.window = c.window;
-      if (auto ok = context().forward(out); !ok) return ok;
-    }
+    if (auto ok = forward_closed(context(), *key_serde_, *runner_.serde(), closed); !ok) return ok;
     emitted_until_ = to_end;
     return {};
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "streams/aggregation.h"
+#include "streams/closed_windows.h"
 #include "streams/operators.h"
 
 namespace kafkacore::streams {
@@ -152,30 +153,13 @@ class WindowedAggregateProcessor final : public Processor {
     const int64_t from_start =
         emitted_until_ == INT64_MIN ? INT64_MIN : sat_add(sat_sub(emitted_until_, size), 1);
     const int64_t to_start = sat_sub(to_end, size);
-    struct Closed {
-      Bytes key;
-      int64_t start;
-      Bytes value;
-    };
-    std::vector<Closed> closed;
+    std::vector<ClosedWindow> closed;
     store_->fetch_all(from_start, to_start, [&](ByteView key, int64_t start, ByteView value) {
-      closed.push_back(
-          Closed{Bytes(key.begin(), key.end()), start, Bytes(value.begin(), value.end())});
+      const int64_t end = sat_add(start, size);
+      closed.push_back(ClosedWindow{Bytes(key.begin(), key.end()), Window{start, end, false},
+                                    end - 1, Bytes(value.begin(), value.end())});
     });
-    for (const auto& c : closed) {
-      auto key = key_serde_->deserialize(ByteView(c.key));
-      if (!key) return std::unexpected(std::move(key.error()));
-      auto value = runner_.serde()->deserialize(ByteView(c.value));
-      if (!value) return std::unexpected(std::move(value.error()));
-      StreamRecord out;
-      out.key = std::move(*key);
-      out.value = std::move(*value);
-      const int64_t end = sat_add(c.start, size);
-      // Window time: no record in the window is later than end - 1.
-      out.timestamp = end - 1;
-      out.window = Window{c.start, end, false};
-      if (auto ok = context().forward(out); !ok) return ok;
-    }
+    if (auto ok = forward_closed(context(), *key_serde_, *runner_.serde(), closed); !ok) return ok;
     emitted_until_ = to_end;
     return {};
   }

@@ -8,6 +8,7 @@
 #include "streams/operators.h"
 #include "streams/serde.h"
 #include "test_context.h"
+#include "windowed_outputs.h"
 
 namespace kafkacore::streams {
 namespace {
@@ -17,33 +18,11 @@ using testutil::rec;
 using testutil::str;
 using testutil::TestContext;
 
-Aggregation count() { return Aggregation{.kind = Aggregation::Kind::count}; }
-Aggregation sum() { return Aggregation{.kind = Aggregation::Kind::sum}; }
+using testutil::count;
+using testutil::sum;
+using Out = testutil::WindowedOut;
 
-struct Out {
-  Value key;
-  Value value;  // null: the session was replaced
-  int64_t start;
-  int64_t end;
-  int64_t timestamp;
-  bool operator==(const Out&) const = default;
-};
-
-void PrintTo(const Out& o, std::ostream* os) {
-  *os << "{" << testutil::describe(o.key) << ", " << testutil::describe(o.value) << ", [" << o.start
-      << "," << o.end << "], t=" << o.timestamp << "}";
-}
-
-std::vector<Out> outs(TestContext& ctx) {
-  std::vector<Out> result;
-  for (auto& f : ctx.take()) {
-    EXPECT_TRUE(f.record.window.has_value());
-    const Window w = f.record.window.value_or(Window{});
-    EXPECT_TRUE(w.session);
-    result.push_back(Out{f.record.key, f.record.value, w.start, w.end, f.record.timestamp});
-  }
-  return result;
-}
+std::vector<Out> outs(TestContext& ctx) { return testutil::windowed_outs(ctx, /*session=*/true); }
 
 TEST(SessionOpsTest, RecordBridgingTwoSessionsMergesThem) {
   TestContext ctx;
