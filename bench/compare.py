@@ -4,7 +4,7 @@ benchmark, the same load generators against both, runs alternating between the s
 in one Markdown table (stdout) and every run in a JSON file.
 
   bench/compare.py [--profile short|full|smoke] [--systems pykafkacore,kafka,mock]
-                   [--scenarios 1,5,6] [--generators librdkafka,java] [--out FILE.json]
+                   [--scenarios 1,5,6] [--generators librdkafka,c,java] [--out FILE.json]
                    [--server PATH|python]
   bench/compare.py --table FILE.json        the table of an earlier run
 
@@ -13,6 +13,9 @@ says more): 1 one producer, 100 B, RF=1, acks=1; 2 RF=3 acks=1; 3 RF=3 acks=all;
 producers, RF=3; 5 consumer on a pre-filled topic; 6 end-to-end latency at a fixed rate; 7 1 KiB
 and 100 KiB records; 8 process start to the first acknowledged produce; 9 resident memory, idle
 and under load; 10 kill -9 of a partition leader to the first acks=all write acknowledged.
+
+Load generators: `librdkafka` through confluent-kafka (bench/loadgen.py), `c` the same library
+through its C API (bench/rdkafka_loadgen), `java` Kafka's ProducerPerformance/ConsumerPerformance.
 
 Every system runs on the same loopback and disk, one at a time; a round starts each system afresh
 (new data directory), in rotating order, and the machine's ceilings are measured again in every
@@ -52,6 +55,7 @@ class Profile:
     rounds3: int             # three-node rounds
     warmup: int              # 100 B records produced and consumed before measuring (JIT, caches)
     records: int             # scenario 1 and 5, librdkafka
+    c_records: int           # scenario 1 and 5, librdkafka's C API (several times faster)
     java_records: int        # scenario 1 and 5, ProducerPerformance/ConsumerPerformance
     java_warmup: int         # ProducerPerformance --warmup-records (left out of its figures)
     kib_records: int         # scenario 7, 1 KiB
@@ -66,15 +70,15 @@ class Profile:
 
 
 PROFILES = {
-    "smoke": Profile(rounds=1, rounds3=0, warmup=0, records=20_000, java_records=20_000,
+    "smoke": Profile(rounds=1, rounds3=0, warmup=0, records=20_000, c_records=20_000, java_records=20_000,
                      java_warmup=0, kib_records=2_000, big_records=20, lat_rate=1000,
                      lat_seconds=1.5, rf3_records=20_000, rf3_runs=1, failover_runs=1,
                      ceiling_seconds=0.2, disk_mb=16),
-    "short": Profile(rounds=3, rounds3=1, warmup=200_000, records=500_000,
+    "short": Profile(rounds=3, rounds3=1, warmup=200_000, records=500_000, c_records=2_000_000,
                      java_records=500_000, java_warmup=150_000, kib_records=100_000,
                      big_records=1_000, lat_rate=1000, lat_seconds=5, rf3_records=150_000,
                      rf3_runs=2, failover_runs=3, ceiling_seconds=1.0, disk_mb=512),
-    "full": Profile(rounds=5, rounds3=3, warmup=1_000_000, records=5_000_000,
+    "full": Profile(rounds=5, rounds3=3, warmup=1_000_000, records=5_000_000, c_records=5_000_000,
                     java_records=5_000_000, java_warmup=1_000_000, kib_records=1_000_000,
                     big_records=10_000, lat_rate=1000, lat_seconds=20, rf3_records=1_000_000,
                     rf3_runs=1, failover_runs=5, ceiling_seconds=2.0, disk_mb=2048),
@@ -93,11 +97,18 @@ class Row:
     size: int = 100           # record size, to show rec/s next to MB/s and back
 
 
-RDK, PP, CP = "librdkafka", "ProducerPerformance", "ConsumerPerformance"
+RDK, RDKC = "librdkafka", "librdkafka C API"
+PP, CP = "ProducerPerformance", "ConsumerPerformance"
 ROWS = [
     Row("1.rdkafka", 1, "1 producer, 100 B, RF=1, acks=1", RDK, "rec/s", "higher", "produce"),
+    Row("1.c", 1, "1 producer, 100 B, RF=1, acks=1", RDKC, "rec/s", "higher", "produce"),
     Row("1.java", 1, "1 producer, 100 B, RF=1, acks=1", PP, "rec/s", "higher", "produce"),
     Row("1.cpu", 1, "broker CPU time per 1 M records of scenario 1", RDK, "CPU s", "lower"),
+    # What the producer itself spends, on the same two cores the broker runs on.
+    Row("1.gencpu", 1, "load generator CPU time per 1 M records of scenario 1", RDK, "CPU s",
+        "lower"),
+    Row("1.c.gencpu", 1, "load generator CPU time per 1 M records of scenario 1", RDKC, "CPU s",
+        "lower"),
     Row("2.rdkafka", 2, "1 producer, 100 B, RF=3, acks=1", RDK, "rec/s", "higher", "produce"),
     Row("2.java", 2, "1 producer, 100 B, RF=3, acks=1", PP, "rec/s", "higher", "produce"),
     Row("3.rdkafka", 3, "1 producer, 100 B, RF=3, acks=all", RDK, "rec/s", "higher", "produce"),
@@ -105,6 +116,7 @@ ROWS = [
     Row("4.rdkafka", 4, "3 producers, 100 B, RF=3, acks=1", RDK, "rec/s", "higher", "produce"),
     Row("4.java", 4, "3 producers, 100 B, RF=3, acks=1", PP, "rec/s", "higher", "produce"),
     Row("5.rdkafka", 5, "1 consumer, 100 B, pre-filled topic", RDK, "rec/s", "higher", "consume"),
+    Row("5.c", 5, "1 consumer, 100 B, pre-filled topic", RDKC, "rec/s", "higher", "consume"),
     Row("5.cpu", 5, "broker CPU time per 1 M records of scenario 5", RDK, "CPU s", "lower"),
     Row("5.java", 5, "1 consumer, 100 B, pre-filled topic", CP, "rec/s", "higher", "consume"),
     Row("6.p50", 6, "end-to-end latency p50, 1,000 rec/s, 100 B, acks=1", RDK, "ms", "lower", "p50"),
@@ -236,12 +248,17 @@ class Bench:
     def rdkafka(self) -> bool:
         return "librdkafka" in self.generators
 
+    def c_api(self) -> bool:
+        return "c" in self.generators
+
     def selected(self, row: Row) -> bool:
         """Whether this run measures the row (its scenario and load generator were chosen)."""
         if not self.want(row.scenario):
             return False
         if row.generator in (PP, CP):
             return self.java()
+        if row.generator == RDKC:
+            return self.c_api()
         return row.generator == "-" or self.rdkafka()
 
     # --- phases ---------------------------------------------------------------------------------
@@ -257,7 +274,7 @@ class Bench:
             if self.want(*SINGLE_NODE_SCENARIOS):
                 for system in order:
                     self.with_cluster(system, 1, SINGLE_NODE_SCENARIOS, self.single_node)
-            if "mock" in self.systems and self.rdkafka() and self.want(1, 7):
+            if "mock" in self.systems and (self.rdkafka() or self.c_api()) and self.want(1, 7):
                 self.mock()
         if self.want(*THREE_NODE_SCENARIOS):
             for rnd in range(self.p.rounds3):
@@ -346,6 +363,7 @@ class Bench:
                 cpu = cpu_seconds(pids) - cpu0
                 res.add("1.rdkafka", system, r["rec_s"], r)
                 res.add("1.cpu", system, cpu / (p.records / 1e6))
+                res.add("1.gencpu", system, r["cpu_s"] / (p.records / 1e6))
                 res.add("9.load", system, sampler.stop())
                 log(f"    1 librdkafka: {r['rec_s']:,.0f} rec/s, broker {cpu:.2f} CPU s")
                 if self.want(5):
@@ -357,7 +375,22 @@ class Bench:
                     # they spend doing it is where they differ.
                     res.add("5.cpu", system, cpu / (p.records / 1e6))
                     log(f"    5 librdkafka: {c['rec_s']:,.0f} rec/s, broker {cpu:.2f} CPU s")
-            attempt(res, ["1.rdkafka", "1.cpu", "5.rdkafka", "5.cpu", "9.load"], system, scenario1)
+            attempt(res, ["1.rdkafka", "1.cpu", "1.gencpu", "5.rdkafka", "5.cpu", "9.load"], system,
+                    scenario1)
+
+        if self.want(1, 5) and self.c_api():
+            def scenario1_c() -> None:
+                create_topic(bs, "s1c", 1, 1)
+                r = loadgen.c_run("produce", bs, "s1c", p.c_records)
+                res.add("1.c", system, r["rec_s"], r)
+                res.add("1.c.gencpu", system, r["cpu_s"] / (p.c_records / 1e6))
+                log(f"    1 librdkafka C API: {r['rec_s']:,.0f} rec/s, generator "
+                    f"{r['cpu_s']:.2f} CPU s")
+                if self.want(5):
+                    c = loadgen.c_run("consume", bs, "s1c", p.c_records)
+                    res.add("5.c", system, c["rec_s"], c)
+                    log(f"    5 librdkafka C API: {c['rec_s']:,.0f} rec/s")
+            attempt(res, ["1.c", "1.c.gencpu", "5.c"], system, scenario1_c)
 
         if self.want(1, 5) and self.java():
             def scenario1_java() -> None:
@@ -409,10 +442,15 @@ class Bench:
 
     def mock(self) -> None:
         res, p = self.res, self.p
+        if self.want(1) and self.c_api():
+            def c_api() -> None:
+                r = loadgen.c_run("produce", "mock", "bench", p.c_records)
+                res.add("1.c", "mock", r["rec_s"], r)
+            attempt(res, ["1.c"], "mock", c_api)
         for key, size, records in (("1.rdkafka", 100, p.records),
                                    ("7.1k.rdkafka", 1024, p.kib_records),
                                    ("7.100k.rdkafka", 102400, p.big_records)):
-            if not self.want(ROW[key].scenario):
+            if not self.want(ROW[key].scenario) or not self.rdkafka():
                 continue
 
             def go(key: str = key, size: int = size, records: int = records) -> None:
@@ -420,7 +458,8 @@ class Bench:
                                 size=size, acks="1", partition=0)
                 res.add(key, "mock", r["rec_s"] if ROW[key].unit == "rec/s" else r["mb_s"], r)
             attempt(res, [key], "mock", go)
-        log(f"  mock: {res.median('1.rdkafka', 'mock') or 0:,.0f} rec/s")
+        log(f"  mock: {res.median('1.rdkafka', 'mock') or 0:,.0f} rec/s, C API "
+            f"{res.median('1.c', 'mock') or 0:,.0f} rec/s")
 
     def three_nodes(self, system: str, cluster) -> None:
         p, res, bs = self.p, self.res, cluster.bootstrap
@@ -641,8 +680,9 @@ def main() -> int:
     parser.add_argument("--systems", default="pykafkacore,kafka,mock",
                         help="comma-separated: pykafkacore, kafka, mock")
     parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9,10")
-    parser.add_argument("--generators", default="librdkafka,java",
-                        help="comma-separated: librdkafka, java")
+    parser.add_argument("--generators", default="librdkafka,c,java",
+                        help="comma-separated: librdkafka (confluent-kafka), c (librdkafka's C "
+                             "API), java")
     parser.add_argument("--server", default=default_server(),
                         help="kafkacore-server binary, or 'python' for `python -m pykafkacore "
                              "serve` (default: build/bench's, else build/py's)")
@@ -663,7 +703,7 @@ def main() -> int:
     systems = [s for s in args.systems.split(",") if s]
     generators = {g for g in args.generators.split(",") if g}
     unknown = set(systems) - {"pykafkacore", "kafka", "mock"}
-    if unknown or not generators <= {"librdkafka", "java"}:
+    if unknown or not generators <= {"librdkafka", "c", "java"}:
         parser.error(f"unknown system or generator: {unknown or generators}")
     profile = PROFILES[args.profile]
     if args.rounds is not None:

@@ -6,16 +6,21 @@
   several processes. The producer hands librdkafka 10,000 records per `produce_batch` call, so
   Python costs well under a microsecond per record; with `--bootstrap mock` it produces to
   librdkafka's in-process mock broker (memory only) instead.
+* librdkafka through its C API (bench/rdkafka_loadgen.cc, built against Debian's librdkafka-dev):
+  `c_run` below. Without Python's per-record cost the client sets the pace, and what the broker
+  leaves of the box's two cores shows.
 * Apache Kafka's own ProducerPerformance / ConsumerPerformance (kafka-tools, run with java -cp
   from build/kafka-lib): `java_produce` and `java_consume` below.
 
 Client settings are the same for every broker: no compression, no idempotence, linger.ms=5.
+Producers and consumers report `cpu_s`, their own process's CPU time while the clock ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import struct
 import subprocess
@@ -69,6 +74,7 @@ def produce(bootstrap: str, topic: str, records: int, size: int, acks: str = "1"
 
     batch = fresh(per_call)
     sent = 0
+    cpu0 = time.process_time()
     start = time.perf_counter()
     while sent < records:
         want = min(per_call, records - sent)
@@ -82,11 +88,12 @@ def produce(bootstrap: str, topic: str, records: int, size: int, acks: str = "1"
             producer.poll(0)
     remaining = producer.flush(300)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     if remaining or failed:
         raise RuntimeError(f"{remaining} records unsent, {len(failed)} failed "
                            f"({failed[:1]})")
     return {"records": records, "seconds": elapsed, "rec_s": records / elapsed,
-            "mb_s": records * size / elapsed / 1e6}
+            "mb_s": records * size / elapsed / 1e6, "cpu_s": cpu}
 
 
 def consume(bootstrap: str, topic: str, records: int, idle_timeout: float = 10.0) -> dict[str, float]:
@@ -104,6 +111,7 @@ def consume(bootstrap: str, topic: str, records: int, idle_timeout: float = 10.0
     meta = consumer.list_topics(topic, timeout=10).topics[topic]
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
     got = size = 0
+    cpu0 = time.process_time()
     start = time.perf_counter()
     last = start
     while got < records:
@@ -118,11 +126,13 @@ def consume(bootstrap: str, topic: str, records: int, idle_timeout: float = 10.0
             if m.error() is None:
                 got += 1
                 size += len(m.value())
+    cpu = time.process_time() - cpu0
     elapsed = last - start
     consumer.close()
     if got < records:
         raise RuntimeError(f"consumed {got} of {records} records")
-    return {"records": got, "seconds": elapsed, "rec_s": got / elapsed, "mb_s": size / elapsed / 1e6}
+    return {"records": got, "seconds": elapsed, "rec_s": got / elapsed, "mb_s": size / elapsed / 1e6,
+            "cpu_s": cpu}
 
 
 def pace(bootstrap: str, topic: str, rate: float, seconds: float, size: int, acks: str) -> None:
@@ -251,6 +261,34 @@ def _run(cmd: list[str], timeout: float = 900) -> str:
         raise RuntimeError(f"{' '.join(cmd[-8:])} exited with {proc.returncode}:\n"
                            f"{(proc.stdout + proc.stderr)[-2000:]}")
     return proc.stdout
+
+
+# --- librdkafka's C API --------------------------------------------------------------------------
+
+C_LOADGEN_ENV = "KAFKACORE_RDKAFKA_LOADGEN"
+
+
+def c_loadgen() -> str | None:
+    """bench/rdkafka_loadgen as built by `make bench` (build/bench) or `make test` (build/py), or
+    the path in $KAFKACORE_RDKAFKA_LOADGEN; None when neither tree has it (no librdkafka-dev)."""
+    root = Path(__file__).resolve().parents[1]
+    for path in (os.environ.get(C_LOADGEN_ENV), root / "build" / "bench" / "bench" / "rdkafka_loadgen",
+                 root / "build" / "py" / "bench" / "rdkafka_loadgen"):
+        if path and Path(path).exists():
+            return str(path)
+    return None
+
+
+def c_run(command: str, bootstrap: str, topic: str, records: int, size: int = 100,
+          acks: str = "1", partition: int | None = 0) -> dict[str, float]:
+    """`rdkafka_loadgen produce|consume ...` with loadgen.py's client settings; its JSON line."""
+    binary = c_loadgen()
+    if binary is None:
+        raise RuntimeError("bench/rdkafka_loadgen is not built (Debian package librdkafka-dev)")
+    args = [binary, command, bootstrap, topic, str(records)]
+    if command == "produce":
+        args += [str(size), acks, str(-1 if partition is None else partition)]
+    return json.loads(_run(args).strip().splitlines()[-1])
 
 
 # --- running the librdkafka generator in its own process ---------------------------------------

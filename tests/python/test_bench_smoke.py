@@ -23,7 +23,7 @@ def test_compare_smoke(tmp_path: Path) -> None:
     env = {**os.environ, "KAFKACORE_BENCH_DIR": str(tmp_path / "data")}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "compare.py"), "--profile", "smoke",
-         "--systems", "pykafkacore,mock", "--scenarios", "1,8,10", "--generators", "librdkafka",
+         "--systems", "pykafkacore,mock", "--scenarios", "1,5,8,10", "--generators", "librdkafka,c",
          "--rounds3", "1", "--server", server(), "--out", str(out)],
         capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -33,6 +33,13 @@ def test_compare_smoke(tmp_path: Path) -> None:
     assert not results["errors"], results["errors"]
     assert results["values"]["1.rdkafka"]["pykafkacore"][0] > 0
     assert results["values"]["1.rdkafka"]["mock"][0] > 0
+    # librdkafka's C API generator (bench/rdkafka_loadgen, built with the tests).
+    assert results["values"]["1.c"]["pykafkacore"][0] > 0
+    assert results["values"]["1.c"]["mock"][0] > 0
+    assert results["values"]["5.c"]["pykafkacore"][0] > 0
+    assert results["values"]["5.rdkafka"]["pykafkacore"][0] > 0
+    assert 0 < results["values"]["1.gencpu"]["pykafkacore"][0] < 100
+    assert 0 < results["values"]["1.c.gencpu"]["pykafkacore"][0] < 100
     assert 0 < results["values"]["8.start"]["pykafkacore"][0] < 10_000
     assert results["values"]["9.load"]["pykafkacore"][0] > 0
     # Scenario 10 runs three replicated nodes (Kafka's default 9 s broker session bounds it).
