@@ -72,61 +72,78 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
 
 // The same client settings as loadgen.py's producer: no compression, no idempotence,
 // linger.ms=5, large local queues; only failures get a delivery report.
+class Producer {
+ public:
+  Producer(const std::string& bootstrap, const std::string& acks) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    if (bootstrap == "mock") {
+      set(conf, "test.mock.num.brokers", "1");
+    } else {
+      set(conf, "bootstrap.servers", bootstrap);
+    }
+    set(conf, "acks", acks);
+    set(conf, "linger.ms", "5");
+    set(conf, "batch.num.messages", "10000");
+    set(conf, "queue.buffering.max.messages", "1000000");
+    set(conf, "enable.idempotence", "false");
+    set(conf, "compression.type", "none");
+    set(conf, "message.timeout.ms", "120000");
+    set(conf, "delivery.report.only.error", "true");
+    set(conf, "log_level", "3");
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    client_ = make_client(RD_KAFKA_PRODUCER, conf);
+  }
+  ~Producer() {
+    if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
+    rd_kafka_destroy(client_);
+  }
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // `records` records of `size` bytes to one partition (-1: the partitioner), then every
+  // acknowledgement.
+  void send(const std::string& topic_name, long records, int size, int partition) {
+    if (topic_ == nullptr) topic_ = rd_kafka_topic_new(client_, topic_name.c_str(), nullptr);
+    const int32_t target = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
+    const std::vector<char> value(static_cast<size_t>(size), 'x');
+    for (long i = 0; i < records; ++i) {
+      while (rd_kafka_produce(topic_, target, RD_KAFKA_MSG_F_COPY,
+                              const_cast<char*>(value.data()), value.size(), nullptr, 0,
+                              nullptr) != 0) {
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          die(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
+        }
+        rd_kafka_poll(client_, 1);  // local queue full: let librdkafka drain a little
+      }
+      if ((i & 1023) == 0) rd_kafka_poll(client_, 0);
+    }
+    const bool drained = rd_kafka_flush(client_, 300000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!drained || failed_deliveries > 0) {
+      die(std::to_string(rd_kafka_outq_len(client_)) + " records unsent, " +
+          std::to_string(failed_deliveries) + " failed (" + first_failure + ")");
+    }
+  }
+
+ private:
+  rd_kafka_t* client_ = nullptr;
+  rd_kafka_topic_t* topic_ = nullptr;
+};
+
 int produce(const std::string& bootstrap, const std::string& topic_name, long records, int size,
             const std::string& acks, int partition) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (bootstrap == "mock") {
-    set(conf, "test.mock.num.brokers", "1");
-  } else {
-    set(conf, "bootstrap.servers", bootstrap);
-  }
-  set(conf, "acks", acks);
-  set(conf, "linger.ms", "5");
-  set(conf, "batch.num.messages", "10000");
-  set(conf, "queue.buffering.max.messages", "1000000");
-  set(conf, "enable.idempotence", "false");
-  set(conf, "compression.type", "none");
-  set(conf, "message.timeout.ms", "120000");
-  set(conf, "delivery.report.only.error", "true");
-  set(conf, "log_level", "3");
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, conf);
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(producer, topic_name.c_str(), nullptr);
-  const int32_t target = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
-  std::vector<char> value(static_cast<size_t>(size), 'x');
-
-  auto send = [&] {
-    while (rd_kafka_produce(topic, target, RD_KAFKA_MSG_F_COPY, value.data(), value.size(),
-                            nullptr, 0, nullptr) != 0) {
-      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        die(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
-      }
-      rd_kafka_poll(producer, 1);  // local queue full: let librdkafka drain a little
-    }
-  };
-  send();  // metadata and connection before the clock starts
-  if (rd_kafka_flush(producer, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("first record unsent");
-
+  Producer producer(bootstrap, acks);
+  producer.send(topic_name, 1, size, partition);  // metadata and connection before the clock
   const double cpu_start = process_cpu_seconds();
   const auto start = Clock::now();
-  for (long i = 0; i < records; ++i) {
-    send();
-    if ((i & 1023) == 0) rd_kafka_poll(producer, 0);
-  }
-  const bool drained = rd_kafka_flush(producer, 300000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  producer.send(topic_name, records, size, partition);
   const double elapsed = seconds_since(start);
-  const double cpu = process_cpu_seconds() - cpu_start;
-  if (!drained || failed_deliveries > 0) {
-    die(std::to_string(rd_kafka_outq_len(producer)) + " records unsent, " +
-        std::to_string(failed_deliveries) + " failed (" + first_failure + ")");
-  }
-  print_result(records, elapsed, static_cast<double>(records) * size, cpu);
-  rd_kafka_topic_destroy(topic);
-  rd_kafka_destroy(producer);
+  print_result(records, elapsed, static_cast<double>(records) * size,
+               process_cpu_seconds() - cpu_start);
   return 0;
 }
 
 // Reads `records` records from the start of every partition (assigned, no group membership).
+// No mock here: librdkafka's mock keeps only the last 5 MB of a partition.
 int consume(const std::string& bootstrap, const std::string& topic_name, long records) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
