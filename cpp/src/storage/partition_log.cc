@@ -273,8 +273,28 @@ Result<ReadResult> PartitionLog::read(Offset start, uint64_t max_bytes,
   const Offset limit = std::min(max_offset.value_or(out.log_end_offset), out.log_end_offset);
   auto it = segments_.upper_bound(start);
   if (it != segments_.begin()) --it;
-  bool first_segment = true;
   bool done = false;
+  auto take = [&](const Segment& seg, const BatchInfo& b) {
+    if (b.last_offset >= limit) {
+      done = true;
+      return false;
+    }
+    const bool fits = out.total_bytes + b.size <= max_bytes;
+    if (!fits && !(min_one_batch && out.total_bytes == 0)) {
+      done = true;
+      return false;
+    }
+    if (!out.slices.empty() && out.slices.back().file == seg.file() &&
+        out.slices.back().position + out.slices.back().size == b.position) {
+      out.slices.back().size += b.size;
+    } else {
+      out.slices.push_back({seg.file(), b.position, b.size});
+    }
+    out.batches.push_back(b);
+    out.total_bytes += b.size;
+    return true;
+  };
+  bool first_segment = true;
   for (; it != segments_.end() && !done; ++it) {
     const Segment& seg = *it->second;
     uint32_t from = 0;
@@ -283,28 +303,11 @@ Result<ReadResult> PartitionLog::read(Offset start, uint64_t max_bytes,
       if (!found) return std::unexpected(found.error());
       first_segment = false;
       if (!*found) continue;
-      from = (*found)->position;
+      // find_batch has read this batch's header already: take it, scan on from its end.
+      if (!take(seg, **found)) break;
+      from = (*found)->position + (*found)->size;
     }
-    auto r = seg.scan(from, [&](const BatchInfo& b) {
-      if (b.last_offset >= limit) {
-        done = true;
-        return false;
-      }
-      const bool fits = out.total_bytes + b.size <= max_bytes;
-      if (!fits && !(min_one_batch && out.total_bytes == 0)) {
-        done = true;
-        return false;
-      }
-      if (!out.slices.empty() && out.slices.back().file == seg.file() &&
-          out.slices.back().position + out.slices.back().size == b.position) {
-        out.slices.back().size += b.size;
-      } else {
-        out.slices.push_back({seg.file(), b.position, b.size});
-      }
-      out.batches.push_back(b);
-      out.total_bytes += b.size;
-      return true;
-    });
+    auto r = seg.scan(from, [&](const BatchInfo& b) { return take(seg, b); });
     if (!r) return std::unexpected(r.error());
   }
   return out;
