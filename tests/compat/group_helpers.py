@@ -512,6 +512,27 @@ def wait_for_steady(log: EventLog, view: Callable[[], GroupView], names: Iterabl
                              f"\n--- events ---\n{log.dump()}") from None
 
 
+def wait_for_settled(log: EventLog, view: Callable[[], GroupView], names: Iterable[str],
+                     partitions: Iterable[TopicPartitionKey], counts: Iterable[int] | None = None,
+                     timeout: float = 30.0) -> dict[str, frozenset[TopicPartitionKey]]:
+    """wait_for_steady, then no member sees a rebalance for QUIET_PERIOD_S, for tests that then
+    assert that something causes none. kafka-python's leader can assign from a metadata snapshot
+    taken before its subscription reached the metadata, and rejoins once the topic's partitions
+    arrive (need_rejoin: "assignment_snapshot != metadata_snapshot"): one more rebalance, by the
+    client, a moment after the group first looked steady."""
+    names = list(names)
+    partitions = frozenset(partitions)
+    deadline = time.monotonic() + timeout
+    while True:
+        owned = wait_for_steady(log, view, names, partitions, counts,
+                                timeout=max(1.0, deadline - time.monotonic()))
+        mark = time.monotonic()
+        time.sleep(QUIET_PERIOD_S)
+        if all(log.rebalances(n, since=mark) == [] for n in names) and view().state == "Stable":
+            return owned
+        assert time.monotonic() < deadline, f"the group kept rebalancing\n{log.dump()}"
+
+
 def check_exclusive_cover(assignment: dict[str, frozenset[TopicPartitionKey]],
                           partitions: Iterable[TopicPartitionKey]) -> None:
     every = [tp for parts in assignment.values() for tp in parts]

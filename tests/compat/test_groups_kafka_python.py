@@ -56,6 +56,7 @@ from group_helpers import (  # noqa: F401  (fixtures are found by name in this m
     group_name,
     kafka_python_loop,
     wait_for_group_coordinator,
+    wait_for_settled,
     wait_for_steady,
     warm_up_topics,
 )
@@ -387,7 +388,7 @@ def test_static_member_restart_gets_its_partitions_back_without_rebalance(
     members = [member(log, group_broker, group, n, [topic], **static(n)).start()
                for n in ("a", "b", "s")]
     try:
-        before = wait_for_steady(log, view, ["a", "b", "s"], everything, counts=[2, 2, 2])
+        before = wait_for_settled(log, view, ["a", "b", "s"], everything, counts=[2, 2, 2])
         view_before = view()
         assert view_before.members["s"].instance_id == f"{group}-s"
         generation = {n: m.consumer.group_metadata().generation_id
