@@ -125,6 +125,9 @@ class Broker {
   // The leader this broker would advertise for a partition led by `leader_id`: -1 when that
   // broker is fenced or unknown, or when our replica fetcher has lost it (unreachable_leaders.h).
   int32_t advertised_leader(int32_t leader_id) const;
+  // How long the controller waits, at most, before fencing a broker whose connection broke
+  // (0: it waits for the session).
+  int64_t lost_connection_grace_ms() const { return lost_connection_grace_ms_; }
   // This node's controller-quorum member (voter or observer), for white-box tests.
   const raft::Quorum& quorum() const { return *quorum_; }
   metadata::ImagePtr image_ptr() const { return image_; }

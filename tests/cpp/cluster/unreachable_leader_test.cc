@@ -3,7 +3,10 @@
 // new leader instead of waiting on a dead one; once the link is back it advertises the leader
 // again. Unit cases for the bookkeeping (broker/unreachable_leaders.h), then a real cluster:
 // three brokers and a dedicated controller in one process, the follower-leader link cut while
-// both keep their controller links (so no one is fenced).
+// both keep their controller links (so no one is fenced). Last, the answer held while the
+// controller decides (handlers/metadata.cc): it names the new leader once there is one.
+#include <future>
+
 #include "broker/unreachable_leaders.h"
 
 #include "cluster/cluster_fixture.h"
@@ -67,6 +70,55 @@ TEST_F(UnreachableLeaderTest, FollowerStopsAdvertisingALeaderItCannotReach) {
   cluster_->heal();
   EXPECT_TRUE(eventually([&] { return as_seen_by(follower).leader_id == leader; }, 10s))
       << "the follower reached the leader again but does not advertise it";
+}
+
+// The controller decides only when the test lets it: it is paused while the leader dies.
+class HeldMetadataTest : public UnreachableLeaderTest {
+ protected:
+  void SetUp() override {
+    start_cluster(3, 1,
+                  fast_failover_settings({{"broker.session.timeout.ms", "30000"},
+                                          {"broker.heartbeat.interval.ms", "1000"},
+                                          {"kafkacore.lost.connection.grace.ms", "5000"},
+                                          {"auto.leader.rebalance.enable", "false"}}));
+  }
+};
+
+TEST_F(HeldMetadataTest, AnAnswerHeldForALostLeaderNamesItsSuccessorAndListsTheFencedBroker) {
+  auto created = client()->call(create_topic_request("cut", 1, 3), 7);
+  ASSERT_EQ(created.topics.at(0).error_code, 0);
+  auto full = wait_for_partition("cut", 0, [](const auto& p) {
+    return p.leader_id >= 0 && p.isr_nodes.size() == 3;
+  });
+  const int32_t leader = full.leader_id;
+  int32_t follower = -1;
+  for (int32_t r : full.replica_nodes) {
+    if (r != leader) follower = r;
+  }
+  ASSERT_GE(follower, 0);
+  const int32_t controller = cluster_->controller_ids().at(0);
+
+  ASSERT_TRUE(cluster_->pause_broker(controller));
+  ASSERT_TRUE(cluster_->kill_broker(leader));
+  auto held = std::async(std::launch::async, [&] {
+    return client_of(follower)->call(metadata_request({"cut"}, false), 12);
+  });
+  EXPECT_EQ(held.wait_for(300ms), std::future_status::timeout)
+      << "answered while the controller could not have decided";
+  ASSERT_TRUE(cluster_->resume_broker(controller));
+  const auto answer = held.get();
+
+  const auto& partition = answer.topics.at(0).partitions.at(0);
+  EXPECT_GE(partition.leader_id, 0) << "released without a leader";
+  EXPECT_NE(partition.leader_id, leader);
+  EXPECT_EQ(partition.error_code, 0);
+  auto listed = [](const protocol::MetadataResponse& r, int32_t id) {
+    return std::ranges::any_of(r.brokers, [&](const auto& b) { return b.node_id == id; });
+  };
+  EXPECT_TRUE(listed(answer, leader)) << "the broker it waited for left this answer's list";
+  const auto later = client_of(follower)->call(metadata_request({"cut"}, false), 12);
+  EXPECT_FALSE(listed(later, leader)) << "a fenced broker listed in an answer that did not wait";
+  EXPECT_EQ(later.topics.at(0).partitions.at(0).leader_id, partition.leader_id);
 }
 
 }  // namespace

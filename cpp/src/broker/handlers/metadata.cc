@@ -3,6 +3,21 @@
 // (leader, epoch, replicas, ISR, offline replicas) from this broker's metadata image.
 // Unknown topics are created when auto.create.topics.enable and the request allow it (v4+ flag;
 // always for v0-3); the answer waits until the creation is in this broker's image.
+//
+// An answer naming a partition whose leader this broker has just lost (unreachable_leaders.h),
+// but which the controller has not fenced yet, is held until the image moves the leadership or
+// the controller's grace for lost connections has passed, re-checked every few milliseconds.
+// A dead broker whose listener refuses is fenced about 20 ms after its death; a client asking
+// in between would learn "no leader" and, being librdkafka, not ask again before its 1 s leader
+// scan. Held, it learns the new leader in its first answer.
+//
+// That held answer still lists the broker it waited for, fenced by then, as a broker (leading
+// nothing). librdkafka decommissions a broker that leaves the list, and the decommission races
+// the move of that broker's partitions to their new leaders: it sends them back to "no leader"
+// until the next 1 s scan. Gone from a later answer, the broker has no partitions left to send
+// back. Only answers that waited list it, so other clients never see a fenced broker.
+#include <set>
+#include <chrono>
 #include <memory>
 
 #include "broker/broker.h"
@@ -17,9 +32,15 @@ namespace {
 using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 
+using Clock = std::chrono::steady_clock;
+constexpr auto kUndecidedRecheck = std::chrono::milliseconds(5);
+
+// `undecided` gets the leaders that are registered and unfenced in the image but lost to this
+// broker: the controller is about to decide on them.
 MetadataResponse::MetadataResponseTopic describe_topic(const Broker& broker,
                                                        const metadata::MetadataImage& image,
-                                                       const metadata::TopicState& topic) {
+                                                       const metadata::TopicState& topic,
+                                                       std::set<int32_t>& undecided) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = to_wire(topic.id);
@@ -32,6 +53,10 @@ MetadataResponse::MetadataResponseTopic describe_topic(const Broker& broker,
     // it out: a client would only wait on a dead connection. Kafka answers the same. Nor is
     // one this broker's replica fetcher has just lost (a dead leader not fenced yet).
     part.leader_id = broker.advertised_leader(state.leader);
+    if (part.leader_id < 0 && state.leader >= 0) {
+      const auto* leader = image.broker(state.leader);
+      if (leader && !leader->fenced) undecided.insert(state.leader);
+    }
     part.leader_epoch = state.leader_epoch;
     part.replica_nodes = state.replicas;
     part.isr_nodes = state.isr;
@@ -45,27 +70,33 @@ MetadataResponse::MetadataResponseTopic describe_topic(const Broker& broker,
   return out;
 }
 
-void answer(Broker& broker, const MetadataRequest& req, server::Request& request,
-            const std::map<std::string, Error>& creation_errors) {
+struct PendingAnswer {
+  MetadataRequest req;
+  server::Request request;
+  std::map<std::string, Error> creation_errors;
+  Clock::time_point hold_until;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::set<int32_t> awaited;  // undecided leaders this answer was held for
+};
+
+// Responds, or holds the answer (see the top of this file) and tries again shortly.
+void answer(Broker& broker, const std::shared_ptr<PendingAnswer>& pending) {
+  const MetadataRequest& req = pending->req;
+  server::Request& request = pending->request;
+  const auto& creation_errors = pending->creation_errors;
   const int16_t version = request.header.api_version;
   const auto& image = broker.image();
   MetadataResponse response;
-  for (const auto& [id, b] : image.brokers()) {
-    if (b.fenced) continue;
-    MetadataResponse::MetadataResponseBroker out;
-    out.node_id = id;
-    out.host = b.host;
-    out.port = b.port;
-    if (!b.rack.empty()) out.rack = b.rack;
-    response.brokers.push_back(std::move(out));
-  }
   response.cluster_id = image.cluster_id().to_string();
   response.controller_id = broker.controller_id();
 
   // v0: an empty list means every topic; v1+: null means every topic.
   const bool all_topics = !req.topics.has_value() || (version == 0 && req.topics->empty());
+  std::set<int32_t> undecided;
   if (all_topics) {
-    for (const auto& [name, topic] : image.topics()) response.topics.push_back(describe_topic(broker, image, topic));
+    for (const auto& [name, topic] : image.topics()) {
+      response.topics.push_back(describe_topic(broker, image, topic, undecided));
+    }
   } else {
     for (const auto& wanted : *req.topics) {
       const metadata::TopicState* topic = nullptr;
@@ -75,7 +106,7 @@ void answer(Broker& broker, const MetadataRequest& req, server::Request& request
         topic = image.topic_by_id(from_wire(wanted.topic_id));
       }
       if (topic) {
-        response.topics.push_back(describe_topic(broker, image, *topic));
+        response.topics.push_back(describe_topic(broker, image, *topic, undecided));
         continue;
       }
       MetadataResponse::MetadataResponseTopic missing;
@@ -91,7 +122,34 @@ void answer(Broker& broker, const MetadataRequest& req, server::Request& request
       response.topics.push_back(std::move(missing));
     }
   }
+  if (!undecided.empty() && Clock::now() < pending->hold_until) {
+    pending->awaited.insert(undecided.begin(), undecided.end());
+    if (!pending->timer) pending->timer = std::make_unique<boost::asio::steady_timer>(broker.io());
+    pending->timer->expires_after(kUndecidedRecheck);
+    pending->timer->async_wait([&broker, pending](const boost::system::error_code& ec) {
+      if (ec) return;  // the broker is stopping: its connections close unanswered
+      answer(broker, pending);
+    });
+    return;
+  }
+  for (const auto& [id, b] : image.brokers()) {
+    if (b.fenced && !pending->awaited.contains(id)) continue;
+    MetadataResponse::MetadataResponseBroker out;
+    out.node_id = id;
+    out.host = b.host;
+    out.port = b.port;
+    if (!b.rack.empty()) out.rack = b.rack;
+    response.brokers.push_back(std::move(out));
+  }
   request.respond(response);
+}
+
+void answer(Broker& broker, MetadataRequest req, server::Request request,
+            std::map<std::string, Error> creation_errors) {
+  const auto hold = std::chrono::milliseconds(broker.lost_connection_grace_ms());
+  answer(broker, std::make_shared<PendingAnswer>(PendingAnswer{
+                     std::move(req), std::move(request), std::move(creation_errors),
+                     Clock::now() + hold, nullptr, {}}));
 }
 
 struct PendingCreations {
@@ -115,7 +173,7 @@ void register_metadata(server::HandlerRegistry& registry, Broker& broker) {
         if (wanted.name && !broker.image().topic(*wanted.name)) to_create.push_back(*wanted.name);
       }
     }
-    if (to_create.empty()) return answer(broker, req, request, {});
+    if (to_create.empty()) return answer(broker, std::move(req), std::move(request), {});
     auto pending = std::make_shared<PendingCreations>(PendingCreations{std::move(req), std::move(request), {}, 0});
     pending->outstanding = static_cast<int>(to_create.size());
     for (const auto& name : to_create) {
@@ -124,7 +182,10 @@ void register_metadata(server::HandlerRegistry& registry, Broker& broker) {
         if (!created && created.error().code() != Errc::topic_already_exists) {
           pending->errors.emplace(name, created.error());
         }
-        if (--pending->outstanding == 0) answer(broker, pending->req, pending->request, pending->errors);
+        if (--pending->outstanding == 0) {
+          answer(broker, std::move(pending->req), std::move(pending->request),
+                 std::move(pending->errors));
+        }
       });
     }
   });
