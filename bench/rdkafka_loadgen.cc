@@ -19,7 +19,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -31,11 +33,17 @@ using Clock = std::chrono::steady_clock;
   std::exit(1);
 }
 
-void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
+void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   char error[512];
-  if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
-    die(std::string(key) + ": " + error);
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) !=
+      RD_KAFKA_CONF_OK) {
+    die(key + ": " + error);
   }
+}
+
+void set_all(rd_kafka_conf_t* conf,
+             std::initializer_list<std::pair<std::string, std::string>> settings) {
+  for (const auto& [key, value] : settings) set(conf, key, value);
 }
 
 rd_kafka_t* make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
@@ -81,15 +89,15 @@ class Producer {
     } else {
       set(conf, "bootstrap.servers", bootstrap);
     }
-    set(conf, "acks", acks);
-    set(conf, "linger.ms", "5");
-    set(conf, "batch.num.messages", "10000");
-    set(conf, "queue.buffering.max.messages", "1000000");
-    set(conf, "enable.idempotence", "false");
-    set(conf, "compression.type", "none");
-    set(conf, "message.timeout.ms", "120000");
-    set(conf, "delivery.report.only.error", "true");
-    set(conf, "log_level", "3");
+    set_all(conf, {{"acks", acks},
+                   {"linger.ms", "5"},
+                   {"batch.num.messages", "10000"},
+                   {"queue.buffering.max.messages", "1000000"},
+                   {"enable.idempotence", "false"},
+                   {"compression.type", "none"},
+                   {"message.timeout.ms", "120000"},
+                   {"delivery.report.only.error", "true"},
+                   {"log_level", "3"}});
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     client_ = make_client(RD_KAFKA_PRODUCER, conf);
   }
@@ -146,14 +154,14 @@ int produce(const std::string& bootstrap, const std::string& topic_name, long re
 // No mock here: librdkafka's mock keeps only the last 5 MB of a partition.
 int consume(const std::string& bootstrap, const std::string& topic_name, long records) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", bootstrap);
-  set(conf, "group.id", "rdkafka-loadgen");
-  set(conf, "enable.auto.commit", "false");
-  set(conf, "enable.partition.eof", "false");
   // librdkafka stops fetching while its local queue holds queued.min.messages; keep that well
   // above what one fetch returns so the fetcher never idles.
-  set(conf, "queued.min.messages", "1000000");
-  set(conf, "log_level", "3");
+  set_all(conf, {{"bootstrap.servers", bootstrap},
+                 {"group.id", "rdkafka-loadgen"},
+                 {"enable.auto.commit", "false"},
+                 {"enable.partition.eof", "false"},
+                 {"queued.min.messages", "1000000"},
+                 {"log_level", "3"}});
   rd_kafka_t* consumer = make_client(RD_KAFKA_CONSUMER, conf);
 
   const rd_kafka_metadata_t* metadata = nullptr;

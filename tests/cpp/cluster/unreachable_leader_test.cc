@@ -41,6 +41,21 @@ class UnreachableLeaderTest : public LocalClusterTest {
                                           {"auto.leader.rebalance.enable", "false"}}));
   }
 
+  // Topic "cut": one partition on all three brokers, fully in sync; its leader and a follower.
+  std::pair<int32_t, int32_t> create_cut_topic() {
+    auto created = client()->call(create_topic_request("cut", 1, 3), 7);
+    EXPECT_EQ(created.topics.at(0).error_code, 0);
+    auto full = wait_for_partition("cut", 0, [](const auto& p) {
+      return p.leader_id >= 0 && p.isr_nodes.size() == 3;
+    });
+    int32_t follower = -1;
+    for (int32_t r : full.replica_nodes) {
+      if (r != full.leader_id) follower = r;
+    }
+    EXPECT_GE(follower, 0);
+    return {full.leader_id, follower};
+  }
+
   protocol::MetadataResponse::MetadataResponsePartition as_seen_by(int32_t broker) {
     auto resp = client_of(broker)->call(metadata_request({"cut"}, false), 12);
     return resp.topics.at(0).partitions.at(0);
@@ -48,17 +63,7 @@ class UnreachableLeaderTest : public LocalClusterTest {
 };
 
 TEST_F(UnreachableLeaderTest, FollowerStopsAdvertisingALeaderItCannotReach) {
-  auto created = client()->call(create_topic_request("cut", 1, 3), 7);
-  ASSERT_EQ(created.topics.at(0).error_code, 0);
-  auto full = wait_for_partition("cut", 0, [](const auto& p) {
-    return p.leader_id >= 0 && p.isr_nodes.size() == 3;
-  });
-  const int32_t leader = full.leader_id;
-  int32_t follower = -1;
-  for (int32_t r : full.replica_nodes) {
-    if (r != leader) follower = r;
-  }
-  ASSERT_GE(follower, 0);
+  const auto [leader, follower] = create_cut_topic();
 
   cluster_->partition({follower}, {leader});
   ASSERT_TRUE(eventually([&] { return as_seen_by(follower).leader_id == -1; }, 10s))
@@ -85,17 +90,7 @@ class HeldMetadataTest : public UnreachableLeaderTest {
 };
 
 TEST_F(HeldMetadataTest, AnAnswerHeldForALostLeaderNamesItsSuccessorAndListsTheFencedBroker) {
-  auto created = client()->call(create_topic_request("cut", 1, 3), 7);
-  ASSERT_EQ(created.topics.at(0).error_code, 0);
-  auto full = wait_for_partition("cut", 0, [](const auto& p) {
-    return p.leader_id >= 0 && p.isr_nodes.size() == 3;
-  });
-  const int32_t leader = full.leader_id;
-  int32_t follower = -1;
-  for (int32_t r : full.replica_nodes) {
-    if (r != leader) follower = r;
-  }
-  ASSERT_GE(follower, 0);
+  const auto [leader, follower] = create_cut_topic();
   const int32_t controller = cluster_->controller_ids().at(0);
 
   ASSERT_TRUE(cluster_->pause_broker(controller));
