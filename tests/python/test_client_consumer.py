@@ -257,7 +257,7 @@ def test_close_from_another_thread_stops_iteration(kafka_broker):
     timer.join()
 
 
-def test_ctrl_c_interrupts_a_long_poll(kafka_broker):
+def test_ctrl_c_interrupts_a_long_poll(kafka_broker, python_sigint):
     import _thread
 
     _create(kafka_broker, "c-sigint", 1)

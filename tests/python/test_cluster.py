@@ -259,7 +259,7 @@ def test_isolate_moves_leadership_and_heal_restores_the_isr() -> None:
         c.heal()
 
 
-def test_ctrl_c_interrupts_a_wait_and_the_cluster_still_closes() -> None:
+def test_ctrl_c_interrupts_a_wait_and_the_cluster_still_closes(python_sigint: None) -> None:
     with Cluster(3) as c:
         c.pause(2)
         c.pause(3)  # no majority: a topic cannot be created
