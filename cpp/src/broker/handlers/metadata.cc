@@ -16,9 +16,9 @@
 // the move of that broker's partitions to their new leaders: it sends them back to "no leader"
 // until the next 1 s scan. Gone from a later answer, the broker has no partitions left to send
 // back. Only answers that waited list it, so other clients never see a fenced broker.
-#include <set>
 #include <chrono>
 #include <memory>
+#include <set>
 
 #include "broker/broker.h"
 #include "broker/handlers/handlers.h"
