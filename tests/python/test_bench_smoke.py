@@ -21,6 +21,10 @@ def server() -> str:
 def test_compare_smoke(tmp_path: Path) -> None:
     out = tmp_path / "compare.json"
     env = {**os.environ, "KAFKACORE_BENCH_DIR": str(tmp_path / "data")}
+    # The C load generator of the same tree, not an older build/bench one.
+    c_loadgen = ROOT / "build" / "py" / "bench" / "rdkafka_loadgen"
+    if c_loadgen.exists():
+        env["KAFKACORE_RDKAFKA_LOADGEN"] = str(c_loadgen)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "compare.py"), "--profile", "smoke",
          "--systems", "pykafkacore,mock", "--scenarios", "1,5,8,10", "--generators", "librdkafka,c",
