@@ -71,9 +71,9 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile(rounds=1, rounds3=0, warmup=0, records=20_000, c_records=20_000,
-                     java_records=20_000, java_warmup=0, kib_records=2_000, big_records=20, lat_rate=1000,
-                     lat_seconds=1.5, rf3_records=20_000, rf3_runs=1, failover_runs=1,
-                     ceiling_seconds=0.2, disk_mb=16),
+                     java_records=20_000, java_warmup=0, kib_records=2_000, big_records=20,
+                     lat_rate=1000, lat_seconds=1.5, rf3_records=20_000, rf3_runs=1,
+                     failover_runs=1, ceiling_seconds=0.2, disk_mb=16),
     "short": Profile(rounds=3, rounds3=1, warmup=200_000, records=500_000, c_records=2_000_000,
                      java_records=500_000, java_warmup=150_000, kib_records=100_000,
                      big_records=1_000, lat_rate=1000, lat_seconds=5, rf3_records=150_000,
