@@ -306,3 +306,213 @@ def test_records_are_record_dataclasses_and_deserializer_errors_surface(kafka_br
                 strict.poll(0.2)
     finally:
         strict.close()
+
+
+def _poll_both(ours: Consumer, theirs, mine: list, other: list) -> None:
+    mine.extend(ours.poll(0.05))
+    for m in theirs.consume(500, 0.05):
+        assert m.error() is None, m.error()
+        other.append(m)
+
+
+def test_read_committed_drops_aborted_transactions_like_confluent(kafka_broker):
+    from pykafkacore.testing.external import ExternalCluster
+
+    if not isinstance(kafka_broker, ExternalCluster):
+        pytest.skip("pykafkacore's broker has no transactions yet (a transactional producer gets "
+                    "COORDINATOR_NOT_AVAILABLE); runs against Apache Kafka under make test-kafka")
+    topic = "c-txn"
+    _create(kafka_broker, topic, 1)
+    txn = confluent_kafka.Producer({"bootstrap.servers": kafka_broker.bootstrap_servers,
+                                    "transactional.id": "c-txn-producer"})
+    txn.init_transactions(30)
+
+    def transaction(values: list[bytes], commit: bool) -> None:
+        txn.begin_transaction()
+        for v in values:
+            txn.produce(topic, v, partition=0)
+        txn.flush(10)
+        if values[0] == b"a0":  # a plain record lands inside the aborted span
+            with Producer(kafka_broker) as plain:
+                plain.send(topic, b"p0", partition=0).result(10)
+        if commit:
+            txn.commit_transaction(30)
+        else:
+            txn.abort_transaction(30)
+
+    transaction([b"a0", b"a1", b"a2"], commit=False)
+    transaction([b"c0", b"c1"], commit=True)
+    transaction([b"a3"], commit=False)
+    with Producer(kafka_broker) as plain:
+        plain.send(topic, b"p1", partition=0).result(10)
+    transaction([b"c2"], commit=True)
+
+    everything = [b"a0", b"a1", b"a2", b"p0", b"c0", b"c1", b"a3", b"p1", b"c2"]
+    committed = [b"p0", b"c0", b"c1", b"p1", b"c2"]
+    tp = TopicPartition(topic, 0)
+    for isolation, expected in (("read_committed", committed), ("read_uncommitted", everything)):
+        with Consumer(bootstrap_servers=kafka_broker, auto_offset_reset="earliest",
+                      isolation_level=isolation, **FAST_FETCH) as ours:
+            ours.assign([tp])
+            got = _poll_until(ours, len(expected))
+            assert [r.value for r in got] == expected, isolation
+            assert ours.poll(0.5) == [], isolation
+            # Markers and aborted batches are consumed too: the position reaches the end.
+            assert ours.position(tp) == ours.end_offsets([tp])[tp]
+        theirs = confluent_kafka.Consumer({
+            "bootstrap.servers": kafka_broker.bootstrap_servers, "group.id": f"c-txn-{isolation}",
+            "auto.offset.reset": "earliest", "isolation.level": isolation,
+            "fetch.queue.backoff.ms": 10})
+        try:
+            theirs.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
+            seen = [m.value() for m in theirs.consume(100, 5) if m.error() is None]
+            assert seen == expected, f"confluent-kafka with {isolation}"
+        finally:
+            theirs.close()
+
+
+def test_pattern_subscription_picks_up_new_matching_topics(kafka_broker):
+    for name in ("c-pat-a", "c-pat-b", "c-other"):
+        _create(kafka_broker, name, 1)
+    with Consumer(bootstrap_servers=kafka_broker, group_id="g-pattern",
+                  metadata_max_age_ms=300, **FAST_GROUP, **FAST_FETCH) as consumer:
+        consumer.subscribe(pattern=r"c-pat-.*")
+
+        def wait_for(expected: set[TopicPartition]) -> None:
+            deadline = time.monotonic() + 15
+            while consumer.assignment() != expected and time.monotonic() < deadline:
+                consumer.poll(0.1)
+            assert consumer.assignment() == expected
+
+        wait_for({TopicPartition("c-pat-a", 0), TopicPartition("c-pat-b", 0)})
+        assert consumer.subscription() == {"c-pat-a", "c-pat-b"}
+        _create(kafka_broker, "c-pat-c", 2)
+        wait_for({TopicPartition("c-pat-a", 0), TopicPartition("c-pat-b", 0),
+                  TopicPartition("c-pat-c", 0), TopicPartition("c-pat-c", 1)})
+        with pytest.raises(ValueError):
+            consumer.subscribe(["c-pat-a"], pattern="x")
+
+
+def test_cooperative_sticky_group_mixed_with_confluent_moves_only_what_it_must(kafka_broker):
+    topic = "c-coop"
+    _create(kafka_broker, topic, 4)
+    revoked: list[set[TopicPartition]] = []
+    assigned: list[set[TopicPartition]] = []
+    ours = Consumer(topic, bootstrap_servers=kafka_broker, group_id="g-coop",
+                    auto_offset_reset="earliest",
+                    partition_assignment_strategy="cooperative-sticky",
+                    on_assign=lambda tps: assigned.append(set(tps)),
+                    on_revoke=lambda tps: revoked.append(set(tps)), **FAST_GROUP)
+    theirs = confluent_kafka.Consumer({
+        "bootstrap.servers": kafka_broker.bootstrap_servers, "group.id": "g-coop",
+        "auto.offset.reset": "earliest", "partition.assignment.strategy": "cooperative-sticky",
+        "heartbeat.interval.ms": 200, "session.timeout.ms": 6000, "fetch.queue.backoff.ms": 10})
+    try:
+        mine: list[Record] = []
+        other: list = []
+        deadline = time.monotonic() + 15
+        while len(ours.assignment()) < 4 and time.monotonic() < deadline:
+            mine.extend(ours.poll(0.1))
+        everything = {TopicPartition(topic, p) for p in range(4)}
+        assert ours.assignment() == everything
+        theirs.subscribe([topic])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            _poll_both(ours, theirs, mine, other)
+            if len(ours.assignment()) == 2 and len(theirs.assignment()) == 2:
+                break
+        assert len(ours.assignment()) == 2 and len(theirs.assignment()) == 2
+        # Incremental: only the two partitions that moved were revoked, never the whole set.
+        assert revoked and all(len(r) <= 2 for r in revoked)
+        assert set().union(*revoked) == everything - ours.assignment()
+        assert assigned[0] == everything
+
+        their_tps = {TopicPartition(t.topic, t.partition) for t in theirs.assignment()}
+        assert ours.assignment() | their_tps == everything
+        with Producer(kafka_broker) as p:
+            p.send_many(topic, [b"%d" % i for i in range(400)],
+                        keys=[b"%d" % i for i in range(400)]).result(10)
+        deadline = time.monotonic() + 15
+        while len(mine) + len(other) < 400 and time.monotonic() < deadline:
+            _poll_both(ours, theirs, mine, other)
+        values = [r.value for r in mine] + [m.value() for m in other]
+        assert sorted(values) == sorted(b"%d" % i for i in range(400))  # each exactly once
+    finally:
+        ours.close(5)
+        theirs.close()
+
+
+def test_static_member_restart_keeps_its_partitions_without_moving_the_others(kafka_broker):
+    topic = "c-static"
+    _create(kafka_broker, topic, 4)
+    revoked_from_a: list[list[TopicPartition]] = []
+
+    def member(instance: str, **kw) -> Consumer:
+        return Consumer(topic, bootstrap_servers=kafka_broker, group_id="g-static",
+                        group_instance_id=instance, heartbeat_interval_ms=200,
+                        session_timeout_ms=10000, **kw)
+
+    a = member("a", on_revoke=revoked_from_a.append)
+    b = member("b")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            a.poll(0.05)
+            b.poll(0.05)
+            if len(a.assignment()) == 2 and len(b.assignment()) == 2:
+                break
+        assert len(a.assignment()) == 2 and len(b.assignment()) == 2
+        a_generation, b_partitions = a.generation, b.assignment()
+        revoked_from_a.clear()  # the eager rebalance when b first joined
+        b.close(5)  # a static member leaves no LeaveGroup: the group waits for it
+        b = member("b")
+        deadline = time.monotonic() + 10
+        while b.assignment() != b_partitions and time.monotonic() < deadline:
+            a.poll(0.05)
+            b.poll(0.05)
+        assert b.assignment() == b_partitions
+        for _ in range(10):
+            a.poll(0.05)
+        assert a.generation == a_generation and revoked_from_a == []
+    finally:
+        a.close(5)
+        b.close(5)
+
+
+def test_unsubscribe_revokes_and_a_missed_poll_interval_reports_partitions_lost(kafka_broker):
+    _create(kafka_broker, "c-lost", 2)
+    calls: list[tuple[str, set[TopicPartition]]] = []
+    both = {TopicPartition("c-lost", 0), TopicPartition("c-lost", 1)}
+    with Consumer("c-lost", bootstrap_servers=kafka_broker, group_id="g-lost",
+                  max_poll_interval_ms=1000, **FAST_GROUP,
+                  on_assign=lambda tps: calls.append(("assign", set(tps))),
+                  on_revoke=lambda tps: calls.append(("revoke", set(tps))),
+                  on_lost=lambda tps: calls.append(("lost", set(tps)))) as consumer:
+        deadline = time.monotonic() + 10
+        while consumer.assignment() != both and time.monotonic() < deadline:
+            consumer.poll(0.1)
+        assert calls == [("assign", both)]
+        time.sleep(2.5)  # past max.poll.interval.ms: the consumer leaves the group
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            consumer.poll(0.1)
+        assert calls[1:3] == [("lost", both), ("assign", both)], calls
+        consumer.unsubscribe()
+        assert calls[-1] == ("revoke", both)
+        assert consumer.assignment() == set() and consumer.subscription() == set()
+
+
+def test_msgpack_serializers_round_trip(kafka_broker):
+    _create(kafka_broker, "c-msgpack", 1)
+    values = [{"n": 1, "tags": ["a", "b"], "blob": b"\x00\xff"}, [1, 2.5, None], "text", None]
+    with Producer(kafka_broker, key_serializer="msgpack", value_serializer="msgpack") as p:
+        for i, v in enumerate(values):
+            p.send("c-msgpack", v, key={"id": i}, partition=0)
+        p.flush(10)
+    with Consumer(bootstrap_servers=kafka_broker, auto_offset_reset="earliest",
+                  key_deserializer="msgpack", value_deserializer="msgpack",
+                  **FAST_FETCH) as consumer:
+        consumer.assign([("c-msgpack", 0)])
+        got = _poll_until(consumer, len(values))
+    assert [r.value for r in got] == values
+    assert [r.key for r in got] == [{"id": i} for i in range(len(values))]

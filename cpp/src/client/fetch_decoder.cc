@@ -1,13 +1,63 @@
 #include "client/fetch_decoder.h"
 
+#include <algorithm>
+#include <unordered_set>
+#include <vector>
+
+#include "record/control_record.h"
 #include "record/record_batch.h"
 
 namespace kafkacore::client {
+namespace {
+
+// Read_committed bookkeeping over one answer: which producers are inside an aborted transaction
+// at the batch being read. Aborted transactions open in first-offset order as batches pass
+// them, and close at their producer's ABORT marker.
+class AbortedProducers {
+ public:
+  explicit AbortedProducers(std::span<const AbortedTransaction> aborted)
+      : pending_(aborted.begin(), aborted.end()) {
+    std::sort(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
+      return a.first_offset < b.first_offset;
+    });
+  }
+
+  // True when the batch's records belong to an aborted transaction and must be dropped.
+  // Control batches are never "aborted" themselves; an ABORT marker ends its producer's span.
+  bool drops(const record::RecordBatchView& batch) {
+    if (pending_.empty() && open_.empty()) return false;
+    const int64_t last = batch.last_offset().value();
+    while (next_ < pending_.size() && pending_[next_].first_offset <= last) {
+      open_.insert(pending_[next_++].producer_id);
+    }
+    const int64_t producer = batch.producer_id().value();
+    if (batch.is_control()) {
+      if (open_.contains(producer) && is_abort_marker(batch)) open_.erase(producer);
+      return false;
+    }
+    return batch.is_transactional() && open_.contains(producer);
+  }
+
+ private:
+  static bool is_abort_marker(const record::RecordBatchView& batch) {
+    auto decoded = record::decode_batch(batch);
+    if (!decoded || decoded->records.empty() || !decoded->records.front().key) return false;
+    return record::parse_control_record_key(*decoded->records.front().key) ==
+           record::ControlType::abort;
+  }
+
+  std::vector<AbortedTransaction> pending_;
+  size_t next_ = 0;
+  std::unordered_set<int64_t> open_;
+};
+
+}  // namespace
 
 Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t partition,
                                             ByteView records,
                                             std::shared_ptr<const void> keepalive,
-                                            int64_t fetch_offset, bool check_crcs) {
+                                            int64_t fetch_offset, bool check_crcs,
+                                            std::span<const AbortedTransaction> aborted) {
   auto fetched = std::make_shared<FetchedRecords>();
   fetched->topic = topic;
   fetched->partition = partition;
@@ -17,6 +67,7 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
   size_t pos = 0;
   bool any_batch = false;
   const std::string where = topic + "-" + std::to_string(partition);
+  AbortedProducers aborted_producers(aborted);
   while (pos < records.size()) {
     ByteView rest = records.subspan(pos);
     // A batch cut short at the end of the answer is not an error; its length field says so.
@@ -40,14 +91,16 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
     pos += batch->size_bytes();
     any_batch = true;
     chunk.bytes += batch->size_bytes();
-    if (batch->next_offset().value() <= fetch_offset) continue;  // wholly before the position
-    if (check_crcs) {
+    if (check_crcs && batch->next_offset().value() > fetch_offset) {
       if (auto ok = batch->validate(); !ok) {
         return make_error(ok.error().code(), where + ": " + ok.error().message());
       }
     }
+    // Every batch, even one before the position, opens or closes aborted spans.
+    const bool dropped = aborted_producers.drops(*batch);
+    if (batch->next_offset().value() <= fetch_offset) continue;  // wholly before the position
     chunk.next_offset = batch->next_offset().value();
-    if (batch->is_control()) continue;
+    if (batch->is_control() || dropped) continue;
     auto decoded = record::decode_batch(*batch);
     if (!decoded) {
       return make_error(decoded.error().code(), where + ": batch at offset " +

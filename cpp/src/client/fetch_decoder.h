@@ -3,6 +3,7 @@
 // records out.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "client/subscription_state.h"
@@ -10,6 +11,13 @@
 #include "common/error.h"
 
 namespace kafkacore::client {
+
+// A transaction the partition's leader knows was aborted: read_committed consumers drop that
+// producer's transactional batches from `first_offset` up to its abort marker.
+struct AbortedTransaction {
+  int64_t producer_id = -1;
+  int64_t first_offset = -1;
+};
 
 // Decodes the batches of `records` (one partition of a Fetch answer) into a chunk holding the
 // records at or past `fetch_offset` (a batch may start before it), with next_offset past the
@@ -20,12 +28,14 @@ namespace kafkacore::client {
 // (CORRUPT_MESSAGE on mismatch). The records view `records` (and decompressed copies of
 // compressed batches); `keepalive` is whatever keeps `records` alive, held by the chunk.
 //
-// TODO(transactions): with read_committed, records of aborted transactions (the answer's
-// AbortedTransactions) must be dropped too. The broker has no transactions yet, so nothing is
-// ever aborted; the LSO bound on what the broker returns is already honoured.
+// `aborted`: the answer's AbortedTransactions, given for read_committed only (a
+// read_uncommitted answer has none). A transactional batch of a producer whose aborted
+// transaction began at or before the batch's last offset is dropped, until that producer's
+// ABORT marker: Kafka's consumer does the same.
 Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t partition,
                                             ByteView records,
                                             std::shared_ptr<const void> keepalive,
-                                            int64_t fetch_offset, bool check_crcs);
+                                            int64_t fetch_offset, bool check_crcs,
+                                            std::span<const AbortedTransaction> aborted = {});
 
 }  // namespace kafkacore::client

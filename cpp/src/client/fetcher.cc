@@ -147,8 +147,15 @@ bool Fetcher::handle_partition(const TopicPartition& tp, PartitionState& p, int6
     if (data.last_stable_offset >= 0) p.last_stable_offset = data.last_stable_offset;
     if (data.log_start_offset >= 0) p.log_start_offset = data.log_start_offset;
     if (data.records.bytes.empty()) return false;
+    std::vector<AbortedTransaction> aborted;
+    if (config_.isolation_level == IsolationLevel::read_committed && data.aborted_transactions) {
+      aborted.reserve(data.aborted_transactions->size());
+      for (const auto& t : *data.aborted_transactions) {
+        aborted.push_back({t.producer_id, t.first_offset});
+      }
+    }
     auto chunk = decode_fetched_records(tp.topic, tp.partition, data.records.bytes, frame,
-                                        fetch_offset, config_.check_crcs);
+                                        fetch_offset, config_.check_crcs, aborted);
     if (!chunk) {
       p.error = chunk.error();
       p.retry_after = now + backoff;

@@ -1,10 +1,12 @@
 // The consumer's fetch path: the incremental fetch session handler (KIP-227), the record
-// decoder (position, control batches, truncated and oversized batches, CRCs), and the fetcher
+// decoder (position, control batches, aborted transactions under read_committed, truncated and
+// oversized batches, CRCs), and the fetcher
 // against a real broker (incremental sessions in use, a forgotten session restarted).
 #include "client/fetch_decoder.h"
 #include "client/fetch_session.h"
 #include "client/fetcher.h"
 #include "record/batch_builder.h"
+#include "record/control_record.h"
 #include "replica_fetcher/fixture.h"
 
 namespace kafkacore::client::testing {
@@ -114,6 +116,83 @@ TEST(FetchDecoder, SkipsRecordsBeforeThePositionAndControlBatches) {
   ASSERT_TRUE(control);
   EXPECT_TRUE(control->fetched->records.empty());
   EXPECT_EQ(control->next_offset, 6);
+}
+
+// A transactional producer's batch (`marker`: its control batch, one ABORT or COMMIT record).
+Bytes txn_batch(int64_t base, int count, int64_t producer,
+                std::optional<record::ControlType> marker = std::nullopt) {
+  record::BatchOptions o;
+  o.base_offset = Offset{base};
+  o.transactional = true;
+  o.control = marker.has_value();
+  o.producer_id = ProducerId{producer};
+  o.producer_epoch = ProducerEpoch{0};
+  o.base_sequence = 0;
+  record::BatchBuilder b(o);
+  if (marker) {
+    const Bytes key = record::control_record_key(*marker);
+    b.append(2000, ByteView(key), as_bytes("marker"));
+    return *b.build();
+  }
+  for (int i = 0; i < count; ++i) b.append(1000 + i, std::nullopt, as_bytes("v"));
+  return *b.build();
+}
+
+std::vector<int64_t> offsets_of(const Result<FetchedChunk>& chunk) {
+  std::vector<int64_t> out;
+  for (const auto& r : chunk->fetched->records) out.push_back(r.offset);
+  return out;
+}
+
+TEST(FetchDecoder, ReadCommittedDropsAbortedTransactionsUpToTheirAbortMarker) {
+  using record::ControlType;
+  // Producer 7 aborts [0,1], producer 8 commits [2,3], [4,5] is not transactional, then
+  // producer 7 commits a new transaction [8,9] after its ABORT marker closed the first.
+  const Bytes data = concat({txn_batch(0, 2, 7), txn_batch(2, 2, 8), batch_at(4, 2),
+                             txn_batch(6, 1, 7, ControlType::abort),
+                             txn_batch(7, 1, 8, ControlType::commit), txn_batch(8, 2, 7),
+                             txn_batch(10, 1, 7, ControlType::commit)});
+  const std::vector<AbortedTransaction> one_abort = {{7, 0}};
+
+  auto committed = decode_fetched_records("t", 0, data, nullptr, 0, true, one_abort);
+  ASSERT_TRUE(committed) << committed.error().to_string();
+  EXPECT_EQ(offsets_of(committed), (std::vector<int64_t>{2, 3, 4, 5, 8, 9}));
+  EXPECT_EQ(committed->next_offset, 11) << "dropped batches and markers still move the position";
+
+  auto uncommitted = decode_fetched_records("t", 0, data, nullptr, 0, true);
+  ASSERT_TRUE(uncommitted);
+  EXPECT_EQ(offsets_of(uncommitted), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 8, 9}));
+
+  // A position inside the aborted transaction: the span opened before it still drops offset 1.
+  auto mid = decode_fetched_records("t", 0, data, nullptr, 1, true, one_abort);
+  ASSERT_TRUE(mid);
+  EXPECT_EQ(offsets_of(mid), (std::vector<int64_t>{2, 3, 4, 5, 8, 9}));
+
+  // Producer 7's second transaction aborted as well (listed out of order: the decoder sorts).
+  const std::vector<AbortedTransaction> two_aborts = {{7, 8}, {7, 0}};
+  auto both = decode_fetched_records("t", 0, data, nullptr, 0, true, two_aborts);
+  ASSERT_TRUE(both);
+  EXPECT_EQ(offsets_of(both), (std::vector<int64_t>{2, 3, 4, 5}));
+
+  // A non-transactional batch of a producer id with an aborted span is kept (only
+  // transactional batches belong to a transaction).
+  const std::vector<AbortedTransaction> of_plain = {{-1, 0}};
+  auto plain = decode_fetched_records("t", 0, data, nullptr, 0, true, of_plain);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(offsets_of(plain), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 8, 9}));
+}
+
+TEST(ControlRecordKey, RoundTripsAndRejectsShortOrUnknownKeys) {
+  using record::ControlType;
+  EXPECT_EQ(record::parse_control_record_key(record::control_record_key(ControlType::abort)),
+            ControlType::abort);
+  EXPECT_EQ(record::parse_control_record_key(record::control_record_key(ControlType::commit)),
+            ControlType::commit);
+  const Bytes short_key(3);
+  EXPECT_EQ(record::parse_control_record_key(short_key), std::nullopt);
+  Bytes unknown = record::control_record_key(ControlType::commit);
+  unknown[3] = std::byte{9};
+  EXPECT_EQ(record::parse_control_record_key(unknown), std::nullopt);
 }
 
 // The decoded records view the fetched bytes: they must stay readable after the caller lets go
