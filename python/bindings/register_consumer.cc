@@ -279,6 +279,11 @@ class PyConsumer {
     raise_if_error(without_gil([&] { return consumer_->seek_to_end(t); }));
   }
 
+  std::optional<int64_t> current_lag(const TP& tp) {
+    auto t = tp_of(tp);
+    return without_gil([&] { return consumer_->current_lag(t); });
+  }
+
   int64_t position(const TP& tp, double timeout_s) {
     auto t = tp_of(tp);
     const auto timeout = ms_of(timeout_s);
@@ -302,8 +307,9 @@ class PyConsumer {
     return out;
   }
 
-  // offsets: {tp: offset | (offset, metadata)} or None for the current positions. Sync: waits
-  // up to `timeout` and returns None. Async: returns a token that take_commit_results() reports.
+  // offsets: {tp: offset | (offset, metadata, leader_epoch | None)} or None for the current
+  // positions. Sync: waits up to `timeout` and returns None. Async: returns a token that
+  // take_commit_results() reports.
   std::optional<int64_t> commit(const py::object& offsets, bool asynchronous, double timeout_s) {
     std::optional<std::map<client::TopicPartition, client::OffsetAndMetadata>> explicit_offsets;
     if (!offsets.is_none()) {
@@ -311,9 +317,11 @@ class PyConsumer {
       for (auto [k, v] : py::dict(offsets)) {
         client::OffsetAndMetadata om;
         if (py::isinstance<py::tuple>(v)) {
-          auto t = v.cast<std::pair<int64_t, std::string>>();
-          om.offset = t.first;
-          om.metadata = std::move(t.second);
+          auto [offset, metadata, epoch] =
+              v.cast<std::tuple<int64_t, std::string, std::optional<int32_t>>>();
+          om.offset = offset;
+          om.metadata = std::move(metadata);
+          om.leader_epoch = epoch;
         } else {
           om.offset = v.cast<int64_t>();
         }
@@ -457,6 +465,9 @@ void register_consumer(py::module_& m) {
       .def("seek_to_beginning", &PyConsumer::seek_to_beginning, py::arg("partitions"))
       .def("seek_to_end", &PyConsumer::seek_to_end, py::arg("partitions"))
       .def("position", &PyConsumer::position, py::arg("tp"), py::arg("timeout"))
+      .def("current_lag", &PyConsumer::current_lag, py::arg("tp"),
+           "Records to the high watermark (LSO with read_committed) as of the last fetch; "
+           "None when unknown.")
       .def("committed", &PyConsumer::committed, py::arg("partitions"), py::arg("timeout"))
       .def("commit", &PyConsumer::commit, py::arg("offsets") = py::none(),
            py::arg("asynchronous") = false, py::arg("timeout") = 60.0)

@@ -14,7 +14,7 @@ from .consumer import Consumer
 from .errors import KafkaError
 from .producer import DeliveryFuture, Producer
 from .cluster import BrokerHandle, Cluster, PartitionInfo, PartitionLag, TopicInfo
-from .records import RecordMetadata, TopicPartition
+from .records import Record, RecordMetadata, TopicPartition
 from .streams import JoinWindows, SessionWindows, StreamsApp, TimeWindows, Windowed
 
 __version__ = "0.1.0"
@@ -36,6 +36,7 @@ __all__ = [
     "PartitionInfo",
     "PartitionLag",
     "Producer",
+    "Record",
     "RecordMetadata",
     "SessionWindows",
     "StreamsApp",

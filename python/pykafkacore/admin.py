@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, Union, over
 from . import _core
 from ._config import kafka_config
 from .errors import KafkaError, KafkaTimeoutError, error_for
-from .records import TopicPartition
+from .records import OffsetAndMetadata, TopicPartition
 
 if TYPE_CHECKING:
     from .cluster import PartitionLag
@@ -98,15 +98,6 @@ class AlterConfigOp(NamedTuple):
     name: str
     op: Literal["set", "delete", "append", "subtract"] = "set"
     value: Any = None
-
-
-class OffsetAndMetadata(NamedTuple):
-    """A consumer group's committed position: the offset, the metadata string committed with
-    it, and the leader epoch of the record before it (None if unknown)."""
-
-    offset: int
-    metadata: str = ""
-    leader_epoch: int | None = None
 
 
 TopicPartitionLike = Union[TopicPartition, tuple[str, int]]
@@ -216,11 +207,13 @@ class GroupDescription:
 
 
 class ListedOffset(NamedTuple):
-    """``list_offsets`` result: the offset (-1: no record at or after the timestamp) and, for
-    timestamp lookups, that record's timestamp (else -1)."""
+    """``list_offsets`` result: the offset (-1: no record at or after the timestamp), for
+    timestamp lookups that record's timestamp (else -1), and the leader epoch the broker
+    answered with (None if unknown)."""
 
     offset: int
     timestamp: int
+    leader_epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,7 +461,8 @@ class AdminClient:
             native = {_tp(tp): value for tp in partitions}
         results, errors = self._native.list_offsets(native, isolation_level == "read_committed",
                                                     timeout)
-        out = {TopicPartition(*tp): ListedOffset(o[0], o[1]) for tp, o in results.items()}
+        out = {TopicPartition(*tp): ListedOffset(o[0], o[1], None if o[2] < 0 else o[2])
+               for tp, o in results.items()}
         _check("partition", _keyed(errors, _topic_partition), out)
         return out
 
@@ -508,6 +502,7 @@ class AdminClient:
 
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` has been called."""
         return self._closed
 
     def __enter__(self) -> AdminClient:
@@ -542,8 +537,8 @@ def _check(what: str, errors: Mapping[K, tuple[int, str]], results: Any) -> None
     if len(per_item) > 1:
         text += f" (and {len(per_item) - 1} more failed: see .errors)"
     exc = error_for(first.code, text)
-    exc.errors = per_item  # type: ignore[attr-defined]
-    exc.results = results  # type: ignore[attr-defined]
+    exc.errors = per_item
+    exc.results = results
     raise exc
 
 

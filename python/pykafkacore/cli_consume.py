@@ -179,8 +179,10 @@ def _check(args: argparse.Namespace) -> str:
     if args.format and args.key_delimiter is not None:
         raise UsageError("-K is a shorthand for -f '%k<DELIM>%s\\n'; give one of them")
     if args.key_delimiter is not None:
-        return "%k" + args.key_delimiter.replace("%", "%%") + "%s\\n"
-    return args.format or DEFAULT_FORMAT
+        delimiter: str = args.key_delimiter
+        return "%k" + delimiter.replace("%", "%%") + "%s\\n"
+    fmt: str = args.format or DEFAULT_FORMAT
+    return fmt
 
 
 def run(args: argparse.Namespace) -> int:

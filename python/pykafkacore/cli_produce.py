@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from .cli_common import (CliError, UsageError, admin_client, client_config, key_value,
                          non_negative_int, timeout)
@@ -68,7 +69,8 @@ def _chunks(args: argparse.Namespace) -> Iterator[list[Pair]]:
     delim = args.key_delimiter.encode() if args.key_delimiter is not None else None
     if sys.stdin.isatty() and not args.quiet:
         info("Reading records from stdin, one per line; Ctrl-D to send, Ctrl-C to stop.")
-    stdin = sys.stdin.buffer
+    # A BufferedReader (it has read1); typeshed types sys.stdin.buffer as BinaryIO.
+    stdin = cast(io.BufferedReader, sys.stdin.buffer)
     pieces: list[bytes] = []  # of a line not complete yet (joined once, however long)
     while True:
         data = stdin.read1(_READ_SIZE)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_common import admin_client, key_value, timeout
 from .cli_output import print_json, table
 from .errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+if TYPE_CHECKING:
+    from .admin import AdminClient
 
-def _describe(admin: Any, names: list[str], wait: float) -> dict[str, Any]:
+
+def _describe(admin: AdminClient, names: list[str], wait: float) -> dict[str, Any]:
     """Descriptions of the topics that still exist (one deleted meanwhile is left out)."""
     if not names:
         return {}
@@ -18,7 +21,9 @@ def _describe(admin: Any, names: list[str], wait: float) -> dict[str, Any]:
         return admin.describe_topics(names, timeout=wait)
     except UnknownTopicOrPartitionError as e:
         if e.errors is not None and len(e.errors) < len(names):
-            return dict(e.results or {})
+            results = e.results or {}
+            assert isinstance(results, dict)  # AdminClient sets what succeeded, a dict
+            return dict(results)
         raise
 
 

@@ -48,14 +48,18 @@ import tempfile
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._process import FIRST_CONTROLLER_ID
 from .faults import FaultRule, Faults, RequestRecord
-from .records import Record
+from .records import Record, TopicPartition
+
+if TYPE_CHECKING:
+    from ._core import LocalCluster
 
 __all__ = [
     "BrokerHandle",
@@ -303,7 +307,7 @@ class Cluster:
         self.properties.setdefault("kafkacore.startup.timeout.ms", str(int(ready_timeout * 1000)))
         self._lock = threading.RLock()
         self._backend: _Backend | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[_Backend, Path | None], Cluster] | None = None
         self._handles = {i: BrokerHandle(self, i) for i in range(1, brokers + 1)}
         # Numbered as the C++ LocalCluster numbers them (kFirstControllerId).
         self._controller_ids = [FIRST_CONTROLLER_ID + i for i in range(controllers)]
@@ -693,7 +697,8 @@ class Cluster:
                 latest = admin.list_offsets(partitions, spec="latest")
                 target = {}
                 for tp in partitions:
-                    low, high = earliest[tp].offset, latest[tp].offset
+                    key = TopicPartition(*tp)
+                    low, high = earliest[key].offset, latest[key].offset
                     if to == "earliest":
                         target[tp] = low
                     elif to == "latest":
@@ -713,14 +718,18 @@ class Cluster:
         if not self._manual_clock:
             raise RuntimeError("advance_time needs Cluster(manual_clock=True)")
         with self._lock:
-            self._backend_or_raise().native.advance_time(int(seconds * 1000))
+            backend = self._backend_or_raise()
+            assert isinstance(backend, _InProcess)  # manual_clock needs mode='inprocess'
+            backend.native.advance_time(int(seconds * 1000))
 
     def now(self) -> float:
         """The brokers' time in seconds since the epoch (the manual clock's, if any)."""
         if not self._manual_clock:
             return time.time()
         with self._lock:
-            return self._backend_or_raise().native.now_ms / 1000
+            backend = self._backend_or_raise()
+            assert isinstance(backend, _InProcess)  # manual_clock needs mode='inprocess'
+            return backend.native.now_ms / 1000
 
     # -- display ---------------------------------------------------------------------------------
 
@@ -818,28 +827,46 @@ def _shutdown(backend: _Backend, temporary_dir: Path | None) -> None:
 # Backends: what differs between brokers on threads and brokers in processes
 
 
-class _Backend:
+class _Backend(ABC):
     bootstrap_servers: str
 
+    @abstractmethod
     def close(self) -> None: ...
+    @abstractmethod
     def port(self, broker_id: int) -> int: ...
+    @abstractmethod
     def running(self, broker_id: int) -> bool: ...
+    @abstractmethod
     def paused(self, broker_id: int) -> bool: ...
+    @abstractmethod
     def pid(self, broker_id: int) -> int | None: ...
+    @abstractmethod
     def controller(self) -> int | None: ...
+    @abstractmethod
     def topics(self) -> dict[str, TopicInfo]: ...
+    @abstractmethod
     def create_topic(self, name: str, partitions: int, replication_factor: int,
                      configs: dict[str, str], timeout: float) -> None: ...
+    @abstractmethod
     def delete_topic(self, name: str, timeout: float) -> None: ...
+    @abstractmethod
     def kill(self, broker_id: int) -> None: ...
+    @abstractmethod
     def stop(self, broker_id: int) -> None: ...
+    @abstractmethod
     def restart(self, broker_id: int, on_started: Callable[[int], None] | None = None
                 ) -> None: ...
+    @abstractmethod
     def pause(self, broker_id: int) -> None: ...
+    @abstractmethod
     def resume(self, broker_id: int) -> None: ...
+    @abstractmethod
     def partition(self, side_a: list[int], side_b: list[int]) -> None: ...
+    @abstractmethod
     def isolate(self, broker_id: int) -> None: ...
+    @abstractmethod
     def heal(self) -> None: ...
+    @abstractmethod
     def records(self, broker_id: int, topic: str, partition: int, start: int,
                 committed: bool) -> list[Record]: ...
 
@@ -868,7 +895,7 @@ class _InProcess(_Backend):
         self.bootstrap_servers = self._cluster.bootstrap_servers
 
     @property
-    def native(self) -> Any:
+    def native(self) -> LocalCluster:
         """The _core.LocalCluster (request and disk faults, request logs)."""
         return self._cluster
 
@@ -1057,8 +1084,10 @@ class _ClientAdmin:
         committed = futures[group].result(timeout).topic_partitions or []
         if not committed:
             return {}
+        # OffsetSpec.latest is unannotated in confluent_kafka.
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
         futures_by_tp = self._admin.list_offsets(
-            {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in committed},
+            {TopicPartition(tp.topic, tp.partition): latest for tp in committed},
             request_timeout=timeout)
         ends = {(tp.topic, tp.partition): f.result(timeout).offset
                 for tp, f in futures_by_tp.items()}

@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import _core
 from ._config import kafka_config
 from .errors import KafkaError, error_for
-from .records import Record, TopicPartition
+from .records import OffsetAndMetadata, Record, TopicPartition
 from .serde import Deserializer, deserializer
 
 PartitionsCallback = Callable[[list[TopicPartition]], None]
-CommitCallback = Callable[["dict[TopicPartition, int] | None", "KafkaError | None"], None]
+CommitCallback = Callable[["dict[TopicPartition, int | OffsetAndMetadata] | None",
+                           "KafkaError | None"], None]
 TopicPartitionLike = TopicPartition | tuple[str, int]
 
 
@@ -110,6 +111,7 @@ class Consumer:
         self._native.unsubscribe()
 
     def subscription(self) -> set[str]:
+        """The subscribed topics (for a pattern: the topics it matches now)."""
         return set(self._native.subscription())
 
     def assign(self, partitions: Iterable[TopicPartitionLike]) -> None:
@@ -119,6 +121,7 @@ class Consumer:
         self._native.assign(_tps(partitions))
 
     def assignment(self) -> set[TopicPartition]:
+        """The partitions this consumer reads now (from the group, or from ``assign()``)."""
         return {TopicPartition(t, p) for t, p in self._native.assignment()}
 
     # ---- reading
@@ -194,32 +197,57 @@ class Consumer:
                 return record.offset
         return self._native.position(tp, timeout)
 
+    @overload
     def committed(self, partitions: Iterable[TopicPartitionLike] | TopicPartitionLike,
-                  timeout: float = 60.0) -> dict[TopicPartition, int | None]:
-        """The group's committed offsets (None: nothing committed)."""
+                  timeout: float = ..., *,
+                  with_metadata: Literal[False] = ...) -> dict[TopicPartition, int | None]: ...
+
+    @overload
+    def committed(self, partitions: Iterable[TopicPartitionLike] | TopicPartitionLike,
+                  timeout: float = ..., *, with_metadata: Literal[True]
+                  ) -> dict[TopicPartition, OffsetAndMetadata | None]: ...
+
+    def committed(self, partitions: Iterable[TopicPartitionLike] | TopicPartitionLike,
+                  timeout: float = 60.0, *, with_metadata: bool = False
+                  ) -> dict[TopicPartition, int | None] | dict[TopicPartition,
+                                                                OffsetAndMetadata | None]:
+        """The group's committed offsets (None: nothing committed). With
+        ``with_metadata=True`` the values are ``OffsetAndMetadata`` (offset, the metadata
+        string committed with it, leader epoch)."""
         tps = [_tp(partitions)] if _is_tp(partitions) else _tps(partitions)  # type: ignore[arg-type]
         answer = self._native.committed(tps, timeout)
+        if with_metadata:
+            return {TopicPartition(*tp): None if om is None else OffsetAndMetadata(*om)
+                    for tp, om in answer.items()}
         return {TopicPartition(*tp): None if om is None else om[0] for tp, om in answer.items()}
 
-    def commit(self, offsets: Mapping[TopicPartitionLike, int] | None = None, *,
-               asynchronous: bool = False, callback: CommitCallback | None = None,
+    def commit(self, offsets: Mapping[TopicPartitionLike, int | OffsetAndMetadata] | None = None,
+               *, asynchronous: bool = False, callback: CommitCallback | None = None,
                timeout: float = 60.0) -> None:
-        """Commits ``offsets`` (the next offset to read per partition), or the positions of
-        every assigned partition. Synchronous by default (raises KafkaError on failure);
-        ``asynchronous=True`` returns at once and ``callback(offsets, error)`` runs in a later
-        ``poll()``/``commit()``/``close()`` on this thread."""
-        native_offsets: dict[tuple[str, int], int] | None = None
+        """Commits ``offsets`` (the next offset to read per partition, or an
+        ``OffsetAndMetadata`` carrying a metadata string and leader epoch too), or the
+        positions of every assigned partition. Synchronous by default (raises KafkaError on
+        failure); ``asynchronous=True`` returns at once and ``callback(offsets, error)`` runs in
+        a later ``poll()``/``commit()``/``close()`` on this thread."""
+        native_offsets: dict[tuple[str, int], int | tuple[int, str, int | None]] | None = None
         if offsets is not None:
-            native_offsets = {_tp(tp): int(o) for tp, o in offsets.items()}
+            native_offsets = {_tp(tp): _native_offset(o) for tp, o in offsets.items()}
         elif self._buffer:  # records held back by max_records are not consumed yet
             native_offsets = {tp: self.position(tp, timeout) for tp in
                               self._native.assignment()}
         token = self._native.commit(native_offsets, asynchronous, timeout)
         if token is not None:
-            user_offsets = None if offsets is None else {TopicPartition(*_tp(tp)): int(o)
-                                                         for tp, o in offsets.items()}
+            user_offsets = None if offsets is None else {
+                TopicPartition(*_tp(tp)): o if isinstance(o, OffsetAndMetadata) else int(o)
+                for tp, o in offsets.items()}
             self._commit_callbacks[token] = (callback, user_offsets)
         self._dispatch_commits()
+
+    def current_lag(self, partition: TopicPartitionLike) -> int | None:
+        """Records between the position and the high watermark (the last stable offset with
+        read_committed) as of the latest fetch answer, without asking the broker (Java's
+        ``currentLag``); None when not known yet or the partition is not assigned."""
+        return self._native.current_lag(_tp(partition))
 
     # ---- offsets lookups
 
@@ -233,6 +261,7 @@ class Consumer:
 
     def beginning_offsets(self, partitions: Iterable[TopicPartitionLike],
                           timeout: float = 60.0) -> dict[TopicPartition, int]:
+        """The log start offsets, asked of each partition's leader."""
         answer = self._native.beginning_offsets(_tps(partitions), timeout)
         return {TopicPartition(*tp): o for tp, o in answer.items()}
 
@@ -252,17 +281,21 @@ class Consumer:
         self._native.pause(tps)
 
     def resume(self, *partitions: TopicPartitionLike) -> None:
+        """Fetches these paused partitions again, from their positions."""
         self._native.resume(_tps(partitions))
 
     def paused(self) -> set[TopicPartition]:
+        """The partitions paused by ``pause()``."""
         return {TopicPartition(t, p) for t, p in self._native.paused()}
 
     # ---- metadata and membership
 
     def partitions_for(self, topic: str, timeout: float = 60.0) -> set[int]:
+        """The partition numbers of ``topic``, from the cluster's metadata."""
         return set(self._native.partitions_for(topic, timeout))
 
     def topics(self, timeout: float = 60.0) -> set[str]:
+        """Every topic name in the cluster's metadata."""
         return set(self._native.list_topics(timeout))
 
     @property
@@ -277,6 +310,7 @@ class Consumer:
 
     @property
     def group_id(self) -> str | None:
+        """The ``group.id`` this consumer was made with (None without one)."""
         return self._native.group_id
 
     # ---- closing
@@ -296,6 +330,7 @@ class Consumer:
 
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` has been called."""
         return self._closed
 
     def __enter__(self) -> Consumer:
@@ -338,6 +373,12 @@ class Consumer:
             callback, offsets = self._commit_callbacks.pop(token, (None, None))
             if callback is not None:
                 callback(offsets, error_for(code, message) if code else None)
+
+
+def _native_offset(offset: int | OffsetAndMetadata) -> int | tuple[int, str, int | None]:
+    if isinstance(offset, OffsetAndMetadata):
+        return (int(offset.offset), str(offset.metadata), offset.leader_epoch)
+    return int(offset)
 
 
 def _is_tp(value: Any) -> bool:

@@ -12,7 +12,7 @@ Catch ``KafkaError`` for everything, or a subclass for one kind of failure::
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class KafkaError(Exception):
@@ -25,7 +25,7 @@ class KafkaError(Exception):
     retriable: bool
     # Set by calls that act on many items (AdminClient): every failed item's own error, and
     # what succeeded.
-    errors: dict[object, KafkaError] | None = None
+    errors: dict[Any, KafkaError] | None = None
     results: object = None
     _by_code: ClassVar[dict[int, type[KafkaError]]] = {}
     default_code: ClassVar[int] = -1
@@ -56,110 +56,164 @@ def error_for(code: int, message: str) -> KafkaError:
 
 
 class KafkaTimeoutError(KafkaError):
+    """The operation did not finish in time (REQUEST_TIMED_OUT, or a client-side deadline)."""
+
     default_code = 7  # REQUEST_TIMED_OUT
 
 
 class OffsetOutOfRangeError(KafkaError):
+    """The requested offset is outside the partition's log (and no reset policy applies)."""
+
     default_code = 1
 
 
 class CorruptRecordError(KafkaError):
+    """A record batch failed its CRC or could not be parsed."""
+
     default_code = 2
 
 
 class UnknownTopicOrPartitionError(KafkaError):
+    """The topic or partition does not exist (or is not hosted by that broker)."""
+
     default_code = 3
 
 
 class LeaderNotAvailableError(KafkaError):
+    """The partition has no leader right now (an election is under way)."""
+
     default_code = 5
 
 
 class NotLeaderOrFollowerError(KafkaError):
+    """The broker asked is not the partition's leader (stale metadata)."""
+
     default_code = 6
 
 
 class MessageTooLargeError(KafkaError):
+    """A record or batch exceeds the broker's or topic's size limit."""
+
     default_code = 10
 
 
 class NetworkError(KafkaError):
+    """The connection to a broker failed or closed mid-request."""
+
     default_code = 13
 
 
 class NotCoordinatorError(KafkaError):
+    """The broker asked is not the group's coordinator any more."""
+
     default_code = 16
 
 
 class InvalidTopicError(KafkaError):
+    """The topic name is not valid, or the topic may not be written (internal)."""
+
     default_code = 17
 
 
 class NotEnoughReplicasError(KafkaError):
+    """Fewer in-sync replicas than ``min.insync.replicas`` for an ``acks=all`` write."""
+
     default_code = 19
 
 
 class IllegalGenerationError(KafkaError):
+    """The group moved to a newer generation than the member's."""
+
     default_code = 22
 
 
 class UnknownMemberIdError(KafkaError):
+    """The coordinator does not know this group member (expired or removed)."""
+
     default_code = 25
 
 
 class RebalanceInProgressError(KafkaError):
+    """The group is rebalancing; the member must rejoin."""
+
     default_code = 27
 
 
 class UnsupportedVersionError(KafkaError):
+    """The broker does not support a version of the API this call needs."""
+
     default_code = 35
 
 
 class TopicAlreadyExistsError(KafkaError):
+    """A topic of that name exists already."""
+
     default_code = 36
 
 
 class InvalidPartitionsError(KafkaError):
+    """A partition count that is not valid (e.g. fewer than the topic has)."""
+
     default_code = 37
 
 
 class InvalidReplicationFactorError(KafkaError):
+    """A replication factor that is not valid (e.g. more than the brokers)."""
+
     default_code = 38
 
 
 class InvalidConfigError(KafkaError):
+    """A config name or value the broker refuses."""
+
     default_code = 40
 
 
 class InvalidRequestError(KafkaError):
+    """A request the broker considers malformed or inconsistent."""
+
     default_code = 42
 
 
 class OutOfOrderSequenceError(KafkaError):
+    """The broker saw an idempotent producer's sequence numbers out of order."""
+
     default_code = 45
 
 
 class NonEmptyGroupError(KafkaError):
+    """The group still has active members (delete or alter offsets refused)."""
+
     default_code = 68
 
 
 class GroupIdNotFoundError(KafkaError):
+    """No group of that id exists."""
+
     default_code = 69
 
 
 class FencedInstanceIdError(KafkaError):
+    """Another member joined with the same ``group.instance.id`` (static membership)."""
+
     default_code = 82
 
 
 class GroupSubscribedToTopicError(KafkaError):
+    """The group is still subscribed to the topic whose offsets were to be deleted."""
+
     default_code = 86
 
 
 class PolicyViolationError(KafkaError):
+    """The broker's policy refuses the request (e.g. a topic or config policy)."""
+
     default_code = 44
 
 
 class InvalidRecordError(KafkaError):
+    """The broker refused a record (e.g. a compacted topic's record without a key)."""
+
     default_code = 87
 
 

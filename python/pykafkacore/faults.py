@@ -468,8 +468,9 @@ class Faults:
     # Called by Cluster (holding its lock) around a broker's stop/kill and restart.
 
     def _broker_stopping(self, broker_id: int) -> None:
-        native = getattr(self._cluster._backend, "native", None)
-        if native is None or not self._cluster._backend.running(broker_id):
+        backend = self._cluster._backend
+        native = getattr(backend, "native", None)
+        if backend is None or native is None or not backend.running(broker_id):
             return
         live = self._live_counts(native, broker_id)
         for rule in self._rules:

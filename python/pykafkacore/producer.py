@@ -24,21 +24,26 @@ class DeliveryBatch:
 
     __slots__ = ("_producer", "_tracker")
 
-    def __init__(self, producer: Producer, tracker: Any) -> None:
+    def __init__(self, producer: Producer, tracker: _core.BatchTracker) -> None:
         self._producer = producer
         self._tracker = tracker
 
     def __len__(self) -> int:
+        """How many records the batch queued."""
         return self._tracker.queued
 
     def done(self) -> bool:
+        """Whether every record of the batch has its delivery report."""
         return self._tracker.reported >= self._tracker.queued
 
     @property
     def failed(self) -> int:
+        """How many records of the batch failed so far."""
         return self._tracker.failed
 
     def result(self, timeout: float | None = None) -> list[RecordMetadata]:
+        """Waits up to ``timeout`` seconds (None: for ever) until every record is reported;
+        returns their RecordMetadata in send order, or raises the first record's error."""
         if not self.done():
             self._producer._wait_until(self.done, timeout)
         error = self._tracker.first_error
@@ -122,6 +127,7 @@ class Producer:
         return self._native.outstanding
 
     def partitions_for(self, topic: str, timeout: float = 60.0) -> list[int]:
+        """The partition numbers of ``topic``, from the cluster's metadata."""
         return self._native.partitions_for(topic, timeout)
 
     @property

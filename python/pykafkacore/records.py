@@ -7,8 +7,20 @@ from typing import Any, NamedTuple
 
 
 class TopicPartition(NamedTuple):
+    """One partition of a topic; a plain ``(topic, partition)`` tuple is accepted wherever
+    one is expected."""
+
     topic: str
     partition: int
+
+
+class OffsetAndMetadata(NamedTuple):
+    """A consumer group's committed position: the offset, the metadata string committed with
+    it, and the leader epoch of the record before it (None if unknown)."""
+
+    offset: int
+    metadata: str = ""
+    leader_epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +52,5 @@ class Record:
 
     @property
     def topic_partition(self) -> TopicPartition:
+        """The record's (topic, partition)."""
         return TopicPartition(self.topic, self.partition)

@@ -197,7 +197,8 @@ class Stream:
     @property
     def node(self) -> str:
         """The name of the topology node that produces this stream (see ``app.describe()``)."""
-        return self._b.stream_node(self._h)
+        node: str = self._b.stream_node(self._h)
+        return node
 
     # ---- stateless
 
@@ -681,7 +682,8 @@ class StreamsApp:
         call) and the outputs are flushed; False on timeout or error."""
         if self._native is None:
             raise RuntimeError("the app is not started")
-        return self._native.wait_until_idle(timeout)
+        idle: bool = self._native.wait_until_idle(timeout)
+        return idle
 
     @property
     def state(self) -> str:
@@ -700,7 +702,8 @@ class StreamsApp:
             return {"records_processed": 0, "records_produced": 0, "records_dropped": 0,
                     "commits": 0, "rebalances": 0, "records_restored": 0,
                     "dropped_by_reason": {}}
-        return self._native.metrics()
+        metrics: dict[str, Any] = self._native.metrics()
+        return metrics
 
     def get(self, store: str | Table, key: Any) -> Any:
         """The value of ``key`` in a (non-windowed) store of this instance: a table's

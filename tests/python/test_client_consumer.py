@@ -516,3 +516,56 @@ def test_msgpack_serializers_round_trip(kafka_broker):
         got = _poll_until(consumer, len(values))
     assert [r.value for r in got] == values
     assert [r.key for r in got] == [{"id": i} for i in range(len(values))]
+
+
+def test_commit_metadata_committed_and_current_lag_like_confluent(kafka_broker):
+    from pykafkacore import OffsetAndMetadata
+
+    _create(kafka_broker, "c-meta", 2)
+    with Producer(kafka_broker) as p:
+        p.send_many("c-meta", [b"%d" % i for i in range(10)], partition=0).result(10)
+    tp0, tp1 = TopicPartition("c-meta", 0), TopicPartition("c-meta", 1)
+    with Consumer(bootstrap_servers=kafka_broker, group_id="g-meta", auto_offset_reset="earliest",
+                  enable_auto_commit=False, **FAST_FETCH) as consumer:
+        consumer.assign([tp0, tp1])
+        assert consumer.current_lag(tp0) is None  # nothing fetched yet
+        assert len(_poll_until(consumer, 10)) == 10
+        assert consumer.current_lag(tp0) == 0 and consumer.current_lag(tp1) == 0
+        consumer.seek(tp0, 4)
+        assert consumer.current_lag(tp0) == 6  # from the last fetch's high watermark
+        assert consumer.current_lag(("c-missing", 0)) is None
+
+        epoch = _poll_until(consumer, 6)[-1].leader_epoch
+        consumer.commit({tp0: OffsetAndMetadata(10, "checkpoint-7", epoch), tp1: 0})
+        assert consumer.committed([tp0, tp1]) == {tp0: 10, tp1: 0}
+        assert consumer.committed([tp0, tp1], with_metadata=True) == {
+            tp0: OffsetAndMetadata(10, "checkpoint-7", epoch), tp1: OffsetAndMetadata(0, "", None)}
+        done = []
+        consumer.commit({tp1: OffsetAndMetadata(0, "async")}, asynchronous=True,
+                        callback=lambda offsets, error: done.append((offsets, error)))
+        deadline = time.monotonic() + 5
+        while not done and time.monotonic() < deadline:
+            consumer.poll(0.05)
+        assert done == [({tp1: OffsetAndMetadata(0, "async")}, None)]
+
+    # kafka-python reads the metadata back; confluent-kafka's Python TopicPartition.metadata
+    # reads past the string's end (garbage after it: a client bug), so only its offsets
+    # and epochs are compared.
+    import kafka
+
+    theirs = kafka.KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap_servers,
+                                 group_id="g-meta", enable_auto_commit=False)
+    try:
+        want = [theirs.committed(kafka.TopicPartition("c-meta", p), metadata=True) for p in (0, 1)]
+    finally:
+        theirs.close()
+    assert [(w.offset, w.metadata, w.leader_epoch) for w in want] == \
+        [(10, "checkpoint-7", epoch), (0, "async", -1)]  # kafka-python: -1 for "no epoch"
+    ck = confluent_kafka.Consumer({"bootstrap.servers": kafka_broker.bootstrap_servers,
+                                   "group.id": "g-meta"})
+    try:
+        got = ck.committed([confluent_kafka.TopicPartition("c-meta", 0),
+                            confluent_kafka.TopicPartition("c-meta", 1)], timeout=10)
+    finally:
+        ck.close()
+    assert [(t.partition, t.offset, t.leader_epoch) for t in got] == [(0, 10, epoch), (1, 0, None)]

@@ -14,9 +14,18 @@
 namespace kafkacore {
 using client::AdminClient;
 using client::AlterConfigOp;
+using client::AlterOp;
+using client::ClusterDescription;
+using client::ConfigEntry;
 using client::ConfigResource;
 using client::ConfigResourceType;
+using client::ConfigSource;
 using client::CreateTopicsOptions;
+using client::ElectionType;
+using client::GroupDescription;
+using client::GroupListing;
+using client::ListedOffset;
+using client::MemberDescription;
 using client::NewTopic;
 using client::OffsetSpec;
 using client::PartitionLag;

@@ -19,7 +19,9 @@ namespace kafkacore {
 using client::Consumer;
 using client::ConsumerRecord;
 using client::OffsetAndMetadata;
+using client::PolledRecords;
 using client::Properties;
 using client::RebalanceListener;
+using client::TimestampKind;
 using client::TopicPartition;
 }  // namespace kafkacore

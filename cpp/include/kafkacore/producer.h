@@ -15,8 +15,10 @@
 namespace kafkacore {
 using client::DeliveryCallback;
 using client::Header;
+using client::HeaderView;
 using client::Producer;
 using client::ProducerRecord;
+using client::ProducerRecordView;
 using client::Properties;
 using client::RecordMetadata;
 using client::TopicPartition;

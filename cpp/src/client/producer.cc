@@ -382,7 +382,7 @@ struct Producer::Impl {
               }
             }
             deliver(std::move(finished));
-            run();
+            wake();  // not run(): see the acks != 0 callback
           },
           options);
       return;
@@ -423,7 +423,10 @@ struct Producer::Impl {
             }
           }
           deliver(std::move(finished));
-          run();
+          // Deferred: a dropped connection fails its requests one callback after another, and
+          // running now would send a later batch of a partition ahead of earlier ones whose
+          // failure (and requeueing for retry) is still to come, reordering them.
+          wake();
         },
         options);
   }

@@ -47,7 +47,7 @@ Build = Callable[[StreamsApp], None]
 
 
 class _Instance:
-    def __init__(self, app: StreamsApp | None, process: subprocess.Popen | None) -> None:
+    def __init__(self, app: StreamsApp | None, process: subprocess.Popen[str] | None) -> None:
         self.app = app
         self.process = process
         self.running = True
@@ -131,6 +131,7 @@ class StreamsTester:
         if inst.app is not None:
             inst.app.stop(timeout)
         else:
+            assert inst.process is not None  # an instance has an app or a process
             inst.process.send_signal(signal.SIGTERM)
             inst.process.wait(timeout)
 
@@ -200,6 +201,7 @@ class StreamsTester:
         raise TimeoutError(f"{self.application_id} did not process everything in {timeout} s")
 
     def _caught_up(self) -> bool:
+        assert self._source_topics is not None
         described = self._admin.describe_topics(self._source_topics)
         partitions = [(t, p) for t, info in described.items() for p in range(len(info.partitions))]
         ends = self._admin.list_offsets(partitions, spec="latest")

@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import threading
+from typing import Any
 
 from ..streams import StreamsApp
 
@@ -17,7 +18,7 @@ from ..streams import StreamsApp
 def main() -> int:
     spec = json.loads(sys.argv[1])
     module, _, name = spec["build"].partition(":")
-    build = importlib.import_module(module)
+    build: Any = importlib.import_module(module)
     for part in name.split("."):
         build = getattr(build, part)
     app = StreamsApp(spec["application_id"], spec["bootstrap_servers"],

@@ -483,8 +483,11 @@ TEST_F(AdminTest, ConcurrentCallsFromManyThreads) {
 
 // Fast failure detection (Kafka's defaults take ~10 s to fence a dead broker).
 std::map<std::string, std::string> fast_cluster_settings() {
-  return broker::testing::fast_failover_settings(
-      {{"group.initial.rebalance.delay.ms", "0"}, {"offsets.topic.num.partitions", "6"}});
+  // No automatic leader rebalance: leadership comes back to a preferred replica only when
+  // ElectLeaders asks (AdminClusterTest.ElectLeaders...).
+  return broker::testing::fast_failover_settings({{"group.initial.rebalance.delay.ms", "0"},
+                                                  {"offsets.topic.num.partitions", "6"},
+                                                  {"auto.leader.rebalance.enable", "false"}});
 }
 
 class AdminClusterTest : public ::testing::Test {
@@ -659,6 +662,63 @@ TEST_F(AdminClusterTest, CallsSucceedWhileABrokerIsDown) {
   EXPECT_OK(groups);
 
   ASSERT_OK(cluster_->restart_broker(victim));
+}
+
+// Preferred leader election: a partition whose preferred (first) replica was stopped is led by
+// another replica, and stays so after that broker is back in sync until elect_leaders asks;
+// partitions that do not exist get their own error.
+TEST_F(AdminClusterTest, ElectLeadersMovesLeadershipBackToThePreferredReplica) {
+  using broker::testing::eventually;
+  auto created =
+      admin_->create_topics({NewTopic{.name = "elect", .partitions = 2, .replication_factor = 3}});
+  ASSERT_OK(created);
+  ASSERT_OK(created->at("elect"));
+  auto partition0 = [&]() -> std::optional<PartitionInfo> {
+    auto described = admin_->describe_topics({"elect"}, 5000ms);
+    if (!described || !described->at("elect")) return std::nullopt;
+    return (*described->at("elect")).partitions.at(0);
+  };
+  std::optional<PartitionInfo> p;
+  ASSERT_TRUE(eventually([&] { return (p = partition0()) && p->isr.size() == 3; }));
+  const int32_t preferred = p->replicas.at(0);
+  ASSERT_EQ(p->leader, preferred);
+
+  auto r = admin_->elect_leaders(ElectionType::preferred,
+                                 std::vector<TopicPartition>{{"elect", 0}, {"elect", 9}});
+  ASSERT_OK(r);
+  EXPECT_EQ(code_of(r->at({"elect", 0})), Errc::election_not_needed);
+  EXPECT_EQ(code_of(r->at({"elect", 9})), Errc::unknown_topic_or_partition);
+
+  // Restarts the broker if the test stops early, for the suite's later tests.
+  struct Restart {
+    broker::LocalCluster& cluster;
+    int32_t id;
+    ~Restart() {
+      if (!cluster.broker(id)) (void)cluster.restart_broker(id);
+    }
+  } restart{*cluster_, preferred};
+  ASSERT_OK(cluster_->stop_broker(preferred));
+  ASSERT_TRUE(
+      eventually([&] { return (p = partition0()) && p->leader >= 0 && p->leader != preferred; }));
+  const int32_t moved = p->leader;
+  r = admin_->elect_leaders(ElectionType::preferred, std::vector<TopicPartition>{{"elect", 0}});
+  ASSERT_OK(r);
+  EXPECT_EQ(code_of(r->at({"elect", 0})), Errc::preferred_leader_not_available);
+
+  ASSERT_OK(cluster_->restart_broker(preferred));
+  ASSERT_TRUE(eventually([&] { return (p = partition0()) && p->isr.size() == 3; }));
+  EXPECT_EQ(p->leader, moved);  // back in sync, but not leading until asked
+  r = admin_->elect_leaders(ElectionType::preferred,
+                            std::vector<TopicPartition>{{"elect", 0}, {"elect", 5}});
+  ASSERT_OK(r);
+  EXPECT_OK(r->at({"elect", 0}));
+  EXPECT_EQ(code_of(r->at({"elect", 5})), Errc::unknown_topic_or_partition);
+  EXPECT_TRUE(eventually([&] { return (p = partition0()) && p->leader == preferred; }))
+      << "leader " << (p ? p->leader : -1) << ", preferred " << preferred;
+  // Now led by its preferred replica: nothing more to elect.
+  r = admin_->elect_leaders(ElectionType::preferred, std::vector<TopicPartition>{{"elect", 0}});
+  ASSERT_OK(r);
+  EXPECT_EQ(code_of(r->at({"elect", 0})), Errc::election_not_needed);
 }
 
 // ---------------------------------------------------------------- nothing reachable

@@ -1,6 +1,10 @@
 // NetworkClient against a real broker: bootstrap, version negotiation, metadata updates,
-// coordinator lookup, unreachable brokers and close().
+// coordinator lookup, unreachable brokers, reconnect backoff and close().
 #include "client/network_client.h"
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "replica_fetcher/fixture.h"
 
@@ -127,6 +131,61 @@ TEST_F(NetworkClientTest, UnreachableBootstrapFailsWithinTheTimeoutAndBacksOff) 
   ASSERT_TRUE(run_until([&] { return got.has_value(); }, 5s));
   ASSERT_FALSE(*got);
   EXPECT_EQ(got->error().code(), Errc::network_exception) << got->error().message();
+}
+
+// A broker that accepts and at once closes every connection: each attempt fails after the
+// connect, and the next waits reconnect.backoff.ms, doubling (+-20% jitter) up to
+// reconnect.backoff.max.ms, although metadata is retried every 10 ms meanwhile.
+TEST_F(NetworkClientTest, ReconnectBackoffGrowsToItsMax) {
+  asio::ip::tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  std::vector<std::chrono::steady_clock::time_point> attempts;
+  std::function<void()> accept_next = [&] {
+    acceptor.async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+      if (ec) return;
+      attempts.push_back(std::chrono::steady_clock::now());
+      socket.close();
+      accept_next();
+    });
+  };
+  accept_next();
+
+  ClientOptions o = options_for(acceptor.local_endpoint().port());
+  o.reconnect_backoff = 20ms;
+  o.reconnect_backoff_max = 200ms;
+  NetworkClient nc(io_, o);
+  std::optional<Result<void>> got;
+  nc.update_metadata([&](Result<void> r) { got.emplace(std::move(r)); });
+  run_for(1500ms);
+  acceptor.close();
+  run_for(10ms);  // the cancelled accept's handler runs while what it captures still exists
+  ASSERT_FALSE(got.has_value()) << "no broker answers: the update is still waiting";
+
+  // Each backoff is twice the last one (itself jittered), times 0.8-1.2, capped at 200 ms: about
+  // 10 attempts in 1.5 s (at most 14); without backoff, one every metadata retry (10 ms) would
+  // make ~150.
+  ASSERT_GE(attempts.size(), 7u);
+  EXPECT_LE(attempts.size(), 15u);
+  std::vector<int64_t> gaps;
+  std::string shown;
+  for (size_t i = 1; i < attempts.size(); ++i) {
+    gaps.push_back(
+        std::chrono::duration_cast<std::chrono::milliseconds>(attempts[i] - attempts[i - 1])
+            .count());
+    shown += std::to_string(gaps.back()) + " ";
+  }
+  SCOPED_TRACE("gaps (ms): " + shown);
+  // Growing: the fourth gap (~160 ms) well past the first (~20 ms). Compared loosely, since a
+  // loaded machine (CI, sanitizers) stretches any single gap.
+  EXPECT_GE(gaps[0], 16);
+  EXPECT_GT(gaps[3], gaps[0]);
+  // Capped: never near the 640 ms an uncapped fifth doubling would wait (the cap's 240 ms plus
+  // generous slack), and at the cap from the sixth on: 200 ms x 0.8 at least.
+  for (size_t i = 0; i < gaps.size(); ++i) {
+    EXPECT_LE(gaps[i], 440) << i;
+    if (i >= 5) {
+      EXPECT_GE(gaps[i], 160) << i;
+    }
+  }
 }
 
 TEST_F(NetworkClientTest, CloseFailsQueuedAndLaterRequests) {

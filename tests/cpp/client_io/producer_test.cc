@@ -1,16 +1,19 @@
-// The native Producer against real brokers: batching and partitioning, acks, idempotent
-// sequences, unknown topics, oversized records, buffer limits, and leader failover on a
-// three-broker cluster with no loss and no duplicates.
+// The native Producer against real brokers: batching and partitioning, linger.ms, acks and
+// codecs, max.in.flight.requests.per.connection, idempotent sequences, unknown topics, oversized
+// records, buffer limits, and leader failover on a three-broker cluster with no loss and no
+// duplicates.
 #include "client/producer.h"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "broker/local_cluster.h"
 #include "client/partitioner.h"
+#include "record/record_batch.h"
 #include "replica_fetcher/fixture.h"
 
 namespace kafkacore::client::testing {
@@ -50,6 +53,69 @@ std::vector<FetchedRecord> read_partition(broker::testing::TestClient& client,
     offset = out.back().offset + 1;
   }
   return out;
+}
+
+// A stored record with its headers and the codec of the batch holding it.
+struct StoredRecord {
+  int64_t offset = 0;
+  record::Compression codec = record::Compression::none;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+std::vector<StoredRecord> read_with_headers(broker::testing::TestClient& client,
+                                            const std::string& topic, int32_t partition) {
+  using broker::testing::str;
+  std::vector<StoredRecord> out;
+  int64_t offset = 0;
+  while (true) {
+    auto response = client.call(broker::testing::fetch_request(topic, partition, offset), 12);
+    const auto* p = broker::testing::find_partition(response, topic, partition);
+    if (!p || p->error_code != 0 || p->records.bytes.empty()) break;
+    const size_t before = out.size();
+    record::BatchIterator it(p->records.bytes);
+    while (true) {
+      auto batch = it.next();
+      if (!batch || !*batch) break;
+      const record::RecordBatchView& view = **batch;
+      EXPECT_TRUE(view.validate());
+      auto decoded = record::decode_batch(view);
+      if (!decoded) {
+        ADD_FAILURE() << decoded.error().message();
+        return out;
+      }
+      for (const record::Record& r : decoded->records) {
+        StoredRecord stored{.offset = view.base_offset().value() + r.offset_delta,
+                            .codec = view.compression(),
+                            .key = {},
+                            .value = {},
+                            .headers = {}};
+        if (stored.offset < offset) continue;
+        if (r.key) stored.key = str(*r.key);
+        if (r.value) stored.value = str(*r.value);
+        for (const record::RecordHeader& h : r.headers) {
+          stored.headers.emplace_back(str(h.key),
+                                      h.value ? std::optional(str(*h.value)) : std::nullopt);
+        }
+        out.push_back(std::move(stored));
+      }
+    }
+    if (out.size() == before) break;
+    offset = out.back().offset + 1;
+  }
+  return out;
+}
+
+// Polls `producer` until `done()` or the timeout; false on timeout.
+bool poll_until(Producer& producer, const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    producer.poll(10ms);
+  }
+  return true;
 }
 
 class ProducerTest : public IoTest {
@@ -141,6 +207,190 @@ TEST_F(ProducerTest, AcksZeroAndOneAndCompression) {
   // acks=0 is fire-and-forget, but on a healthy connection everything arrives.
   auto stored = read_partition(*client_, "acks", 0);
   EXPECT_EQ(stored.size(), 500u);
+}
+
+// acks=all (idempotent) with every codec: what the broker stores is each record's key, value
+// and headers as sent, in batches of that codec.
+class ProducerCodecTest : public ProducerTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ProducerCodecTest, AcksAllKeepsKeysValuesAndHeaders) {
+  const std::string codec = GetParam();
+  create_topic("codec", 1);
+  auto producer =
+      Producer::create(config({{"acks", "all"}, {"compression.type", codec}, {"linger.ms", "20"}}));
+  ASSERT_TRUE(producer) << producer.error().message();
+  constexpr int kRecords = 200;
+  std::vector<ProducerRecord> sent;
+  for (int i = 0; i < kRecords; ++i) {
+    ProducerRecord r;
+    r.topic = "codec";
+    if (i % 7 != 0) r.key = bytes_of("key-" + std::to_string(i));  // some null keys
+    if (i % 11 != 5) {                                             // some null values
+      r.value = bytes_of("value " + std::to_string(i) + " " +
+                         std::string(i % 50, static_cast<char>('a' + i % 26)));
+    }
+    if (i % 3 != 0) {
+      r.headers.push_back(Header{"trace", bytes_of("t" + std::to_string(i))});
+      r.headers.push_back(Header{"empty", std::nullopt});
+    }
+    sent.push_back(r);
+  }
+  std::vector<std::optional<Result<RecordMetadata>>> reports(kRecords);
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE((*producer)->send(
+        sent[i], [&reports, i](const Result<RecordMetadata>& r) { reports[i] = r; }));
+  }
+  ASSERT_TRUE((*producer)->flush(std::chrono::seconds(20)));
+  EXPECT_GE((*producer)->producer_id().first, 0);  // acks=all: idempotent
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_TRUE(reports[i].has_value()) << i;
+    ASSERT_TRUE(*reports[i]) << i << ": " << reports[i]->error().message();
+    EXPECT_EQ((*reports[i])->offset, i);
+  }
+  ASSERT_TRUE((*producer)->close());
+
+  auto stored = read_with_headers(*client_, "codec", 0);
+  ASSERT_EQ(stored.size(), static_cast<size_t>(kRecords));
+  const auto expected_codec = record::parse_compression(codec);
+  ASSERT_TRUE(expected_codec);
+  auto text = [](const std::optional<Bytes>& b) -> std::optional<std::string> {
+    if (!b) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(b->data()), b->size());
+  };
+  for (int i = 0; i < kRecords; ++i) {
+    SCOPED_TRACE("record " + std::to_string(i));
+    const StoredRecord& got = stored[i];
+    EXPECT_EQ(got.offset, i);
+    EXPECT_EQ(got.codec, *expected_codec);
+    EXPECT_EQ(got.key, text(sent[i].key));
+    EXPECT_EQ(got.value, text(sent[i].value));
+    ASSERT_EQ(got.headers.size(), sent[i].headers.size());
+    for (size_t h = 0; h < got.headers.size(); ++h) {
+      EXPECT_EQ(got.headers[h].first, sent[i].headers[h].key);
+      EXPECT_EQ(got.headers[h].second, text(sent[i].headers[h].value));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryCodec, ProducerCodecTest,
+                         ::testing::Values("none", "gzip", "snappy", "lz4", "zstd"),
+                         [](const ::testing::TestParamInfo<std::string>& codec) {
+                           return codec.param;
+                         });
+
+// A batch that is neither full nor lingered stays in the producer; a full one goes at once; a
+// lingered one goes without a flush. (Observed through delivery reports, which need the answer.)
+TEST_F(ProducerTest, LingerHoldsABatchUntilItIsFullOrLingered) {
+  create_topic("linger", 1);
+  auto producer = Producer::create(config({{"linger.ms", "60000"}, {"batch.size", "4096"}}));
+  ASSERT_TRUE(producer);
+  ASSERT_TRUE((*producer)->partitions_for("linger", 5s));
+  ASSERT_TRUE(poll_until(**producer, [&] { return (*producer)->producer_id().first >= 0; }));
+  std::atomic<int> delivered{0};
+  auto count = [&](const Result<RecordMetadata>& r) {
+    EXPECT_TRUE(r) << r.error().message();
+    ++delivered;
+  };
+  ASSERT_TRUE((*producer)->send(record("linger", std::nullopt, "alone"), count));
+  (*producer)->poll(500ms);
+  EXPECT_EQ(delivered.load(), 0) << "sent before the batch was full or lingered";
+  EXPECT_EQ((*producer)->outstanding(), 1u);
+  // 300-byte records: the batch fills after about a dozen and goes long before linger.ms.
+  int sent = 1;
+  for (; sent < 30; ++sent) {
+    ASSERT_TRUE((*producer)->send(record("linger", std::nullopt, std::string(300, 'x')), count));
+  }
+  ASSERT_TRUE(poll_until(**producer, [&] { return delivered.load() > 0; }));
+  EXPECT_LT(delivered.load(), sent);  // the batch still filling stays
+  EXPECT_GT((*producer)->outstanding(), 0u);
+  ASSERT_TRUE((*producer)->flush(10s));
+  EXPECT_EQ(delivered.load(), sent);
+
+  // linger.ms=300: a lone record goes by itself, no sooner.
+  auto lingering = Producer::create(config({{"linger.ms", "300"}}));
+  ASSERT_TRUE(lingering);
+  ASSERT_TRUE((*lingering)->partitions_for("linger", 5s));
+  ASSERT_TRUE(poll_until(**lingering, [&] { return (*lingering)->producer_id().first >= 0; }));
+  std::optional<std::chrono::steady_clock::duration> took;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      (*lingering)
+          ->send(record("linger", std::nullopt, "lone"), [&](const Result<RecordMetadata>& r) {
+            EXPECT_TRUE(r);
+            took = std::chrono::steady_clock::now() - start;
+          }));
+  ASSERT_TRUE(poll_until(**lingering, [&] { return took.has_value(); }));
+  EXPECT_GE(*took, 300ms);
+}
+
+// max.in.flight.requests.per.connection: with the broker holding every Produce request (a
+// black-hole rule: received, never answered), the requests it receives stop at the limit however
+// many batches of however many partitions are ready. Removing the rule drops the connection;
+// the held batches are retried and everything arrives once, in order.
+TEST_F(ProducerTest, MaxInFlightBoundsTheProduceRequestsOutstanding) {
+  create_topic("inflight", 3);
+  auto& faults = broker_->request_faults();
+  for (int limit : {1, 3}) {
+    SCOPED_TRACE("max.in.flight " + std::to_string(limit));
+    server::FaultRule hold;
+    hold.api_key = protocol::ProduceRequest::api_key;
+    hold.action = server::FaultAction::black_hole;
+    auto rule = faults.add(hold);
+    ASSERT_TRUE(rule) << rule.error().message();
+    auto received = [&] { return faults.state(*rule)->matched; };
+    auto producer =
+        Producer::create(config({{"max.in.flight.requests.per.connection", std::to_string(limit)},
+                                 {"linger.ms", "0"},
+                                 {"batch.size", "256"},
+                                 {"retry.backoff.ms", "20"}}));
+    ASSERT_TRUE(producer) << producer.error().message();
+    ASSERT_TRUE((*producer)->partitions_for("inflight", 5s));
+    std::mutex mu;
+    int acked = 0;
+    std::vector<std::string> errors;
+    auto send = [&](int32_t partition, int i) {
+      ProducerRecord r =
+          record("inflight", std::nullopt,
+                 std::to_string(limit) + "-" + std::to_string(i) + std::string(150, '.'));
+      r.partition = partition;
+      return (*producer)->send(r, [&](const Result<RecordMetadata>& md) {
+        std::lock_guard lock(mu);
+        if (!md) {
+          errors.push_back(md.error().message());
+          return;
+        }
+        ++acked;
+      });
+    };
+    ASSERT_TRUE(send(0, 0));
+    ASSERT_TRUE(poll_until(**producer, [&] { return received() >= 1; }));
+    // Plenty ready: one batch per record (batch.size 256), on every partition.
+    for (int i = 1; i < 60; ++i) ASSERT_TRUE(send(i % 3, i));
+    if (limit > 1) {
+      ASSERT_TRUE(poll_until(**producer, [&] { return received() >= limit; }));
+    }
+    (*producer)->poll(500ms);  // time for any request beyond the limit to go out
+    EXPECT_EQ(received(), limit);
+    EXPECT_EQ((*producer)->outstanding(), 60u);
+
+    ASSERT_TRUE(faults.remove(*rule));
+    ASSERT_TRUE((*producer)->flush(20s));
+    EXPECT_TRUE(errors.empty()) << errors.front();
+    EXPECT_EQ(acked, 60);
+    ASSERT_TRUE((*producer)->close());
+  }
+  // Each partition holds each round's records once, in send order.
+  for (int32_t p = 0; p < 3; ++p) {
+    auto stored = read_partition(*client_, "inflight", p);
+    std::vector<std::string> expected;
+    for (int limit : {1, 3}) {
+      for (int i = p; i < 60; i += 3) {
+        expected.push_back(std::to_string(limit) + "-" + std::to_string(i) + std::string(150, '.'));
+      }
+    }
+    ASSERT_EQ(stored.size(), expected.size()) << p;
+    for (size_t j = 0; j < expected.size(); ++j) EXPECT_EQ(stored[j].value, expected[j]) << p;
+  }
 }
 
 TEST_F(ProducerTest, UnknownTopicFailsAfterMaxBlockWithAutoCreateOff) {
