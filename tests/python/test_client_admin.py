@@ -90,6 +90,7 @@ def test_create_list_describe_delete_topics_like_confluent(kafka_broker, admin):
     # Grow a topic; shrinking is refused.
     admin.create_partitions({"t-a": 5})
     assert len(admin.describe_topics("t-a")["t-a"]) == 5
+    assert len(theirs.describe_topics(TopicCollection(["t-a"]))["t-a"].result(10).partitions) == 5
     with pytest.raises(InvalidPartitionsError):
         admin.create_partitions({"t-a": 2})
     admin.create_partitions({"t-one": 4}, validate_only=True)
@@ -105,6 +106,7 @@ def test_create_list_describe_delete_topics_like_confluent(kafka_broker, admin):
 
     admin.delete_topics(["t-a", "t-b"])
     assert not {"t-a", "t-b"} & set(admin.list_topics())
+    assert not {"t-a", "t-b"} & set(theirs.list_topics(timeout=10).topics)
 
 
 def test_per_item_errors_carry_every_error_and_the_successes(admin):
@@ -183,6 +185,11 @@ def test_configs_describe_alter_incremental_like_confluent(kafka_broker, admin):
     got = admin.describe_configs(("topic", "c-topic"))[("topic", "c-topic")]
     assert got["max.message.bytes"].value == "5000"
     assert got["segment.ms"].is_default and got["cleanup.policy"].is_default
+    # What our alters did, as confluent-kafka's AdminClient sees it.
+    seen = theirs.describe_configs([CkResource("topic", "c-topic")])
+    want = next(iter(seen.values())).result(10)
+    assert {n: (e.value, e.is_default) for n, e in want.items()} == \
+        {n: (e.value, e.is_default) for n, e in got.items()}
 
     with pytest.raises(UnknownTopicOrPartitionError) as info:
         admin.describe_configs([("topic", "c-topic"), ("topic", "c-missing")])
@@ -278,11 +285,22 @@ def test_groups_like_confluent(kafka_broker, admin):
     got = admin.list_group_offsets("g-active", with_metadata=True)
     assert got[TopicPartition("g-topic", 0)].offset == 1
     assert got[TopicPartition("g-topic", 1)][:2] == (2, "meta")
+
+    def their_offsets() -> dict[TopicPartition, int]:
+        answer = theirs.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions("g-active")])["g-active"].result(10)
+        return {TopicPartition(tp.topic, tp.partition): tp.offset
+                for tp in answer.topic_partitions if tp.offset >= 0}
+
+    assert their_offsets() == {TopicPartition("g-topic", 0): 1, TopicPartition("g-topic", 1): 2}
     admin.delete_group_offsets("g-active", [TopicPartition("g-topic", 0)])
     assert admin.list_group_offsets("g-active") == {TopicPartition("g-topic", 1): 2}
+    assert their_offsets() == {TopicPartition("g-topic", 1): 2}
     assert admin.describe_groups("g-active")["g-active"].state == "Empty"
     admin.delete_groups(["g-active"])
     assert "g-active" not in {g.group_id for g in admin.list_groups()}
+    assert "g-active" not in {g.group_id for g in
+                              theirs.list_consumer_groups(request_timeout=10).result(10).valid}
     with pytest.raises(GroupIdNotFoundError) as info:
         admin.delete_groups(["g-active", "g-never"])
     assert set(info.value.errors) == {"g-active", "g-never"}
