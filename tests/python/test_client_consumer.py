@@ -8,6 +8,7 @@ import time
 import pytest
 
 from pykafkacore import Consumer, Producer, TopicPartition
+from pykafkacore.errors import KafkaError
 from pykafkacore.records import Record
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
@@ -569,3 +570,43 @@ def test_commit_metadata_committed_and_current_lag_like_confluent(kafka_broker):
     finally:
         ck.close()
     assert [(t.partition, t.offset, t.leader_epoch) for t in got] == [(0, 10, epoch), (1, 0, None)]
+
+
+def test_blocking_calls_release_the_gil(kafka_broker):
+    """While poll(), flush() or an admin call waits in the core, other Python threads run."""
+    from pykafkacore import AdminClient
+
+    _create(kafka_broker, "c-gil", 1)
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    def ticks_during(call, raises: type[BaseException] | None = None) -> int:
+        before = ticks
+        if raises is None:
+            call()
+        else:
+            with pytest.raises(raises):
+                call()
+        return ticks - before
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        with Consumer(bootstrap_servers=kafka_broker, **FAST_FETCH) as consumer:
+            consumer.assign([("c-gil", 0)])
+            assert ticks_during(lambda: consumer.poll(0.5)) > 1000
+        # Nothing listens on port 1: these wait out their whole timeouts in the core.
+        with Producer("127.0.0.1:1", delivery_timeout_ms=60000) as stuck:
+            stuck.send("c-gil", b"never")
+            assert ticks_during(lambda: stuck.flush(0.5), KafkaError) > 1000
+            stuck.close(0)
+        with AdminClient("127.0.0.1:1") as admin:
+            assert ticks_during(lambda: admin.list_topics(timeout=0.5), KafkaError) > 1000
+    finally:
+        stop.set()
+        spinner.join()
