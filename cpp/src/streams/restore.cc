@@ -22,10 +22,21 @@ Result<int64_t> restore_stores(const client::Properties& consumer_config,
     partitions.push_back(t.source);
     store_of[t.source] = t.store;
   }
+  // End offsets before assigning: an assigned partition starts fetching, and a lookup sent
+  // later would queue behind that fetch on the same connection. A lookup that cannot finish is
+  // a restore making no progress too.
+  auto ends = consumer.end_offsets(partitions, stall_timeout);
+  if (!ends && ends.error().code() != Errc::request_timed_out) {
+    return std::unexpected(ends.error());
+  }
+  if (!ends) {
+    return make_error(Errc::request_timed_out,
+                      "restoring state from " + partitions.front().to_string() +
+                          " made no progress for " + std::to_string(stall_timeout.count()) +
+                          " ms (looking up its end offset: " + ends.error().message() + ")");
+  }
   if (auto ok = consumer.assign(partitions); !ok) return std::unexpected(ok.error());
   if (auto ok = consumer.seek_to_beginning(partitions); !ok) return std::unexpected(ok.error());
-  auto ends = consumer.end_offsets(partitions, milliseconds(30'000));
-  if (!ends) return std::unexpected(ends.error());
   std::map<client::TopicPartition, int64_t> remaining;  // partition -> end offset
   for (const auto& [tp, end] : *ends) {
     auto position = consumer.position(tp, milliseconds(30'000));
