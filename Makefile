@@ -67,7 +67,7 @@ bench bench-full: bootstrap
 	  --server build/bench/cpp/tools/kafkacore-server \
 	  --out build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
 	$(PYTHON) bench/plot.py build/bench/results/compare-$(if $(filter bench-full,$@),full,short).json
-	$(PYTHON) bench/client_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
+	$(PYTHON) bench/client_throughput.py $(if $(filter bench-full,$@),--records 1000000 --runs 5,--records 300000 --runs 5) \
 	  --out build/bench/results/clients-$(if $(filter bench-full,$@),full,short).json
 	$(PYTHON) bench/streams_throughput.py $(if $(filter bench-full,$@),--records 300000 --runs 3,--records 100000 --runs 2) \
 	  --out build/bench/results/streams-$(if $(filter bench-full,$@),full,short).json
