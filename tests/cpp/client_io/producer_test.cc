@@ -36,23 +36,30 @@ ProducerRecord record(const std::string& topic, std::optional<std::string> key,
   return r;
 }
 
-// Every record of a partition, read with Fetch from offset 0.
-std::vector<FetchedRecord> read_partition(broker::testing::TestClient& client,
-                                          const std::string& topic, int32_t partition) {
-  std::vector<FetchedRecord> out;
+// Every record of a partition, read with Fetch from offset 0 to its end: `decode` turns one
+// answer's record bytes into records (anything with an `offset`).
+template <typename Record, typename Decode>
+std::vector<Record> fetch_all(broker::testing::TestClient& client, const std::string& topic,
+                              int32_t partition, Decode decode) {
+  std::vector<Record> out;
   int64_t offset = 0;
   while (true) {
     auto response = client.call(broker::testing::fetch_request(topic, partition, offset), 12);
     const auto* p = broker::testing::find_partition(response, topic, partition);
     if (!p || p->error_code != 0 || p->records.bytes.empty()) break;
-    auto records = fetched_records(p->records.bytes);
-    if (records.empty()) break;
-    for (auto& r : records) {
-      if (r.offset >= offset) out.push_back(r);
+    const size_t before = out.size();
+    for (Record& r : decode(p->records.bytes)) {
+      if (r.offset >= offset) out.push_back(std::move(r));
     }
+    if (out.size() == before) break;
     offset = out.back().offset + 1;
   }
   return out;
+}
+
+std::vector<FetchedRecord> read_partition(broker::testing::TestClient& client,
+                                          const std::string& topic, int32_t partition) {
+  return fetch_all<FetchedRecord>(client, topic, partition, broker::testing::fetched_records);
 }
 
 // A stored record with its headers and the codec of the batch holding it.
@@ -64,47 +71,41 @@ struct StoredRecord {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 
-std::vector<StoredRecord> read_with_headers(broker::testing::TestClient& client,
-                                            const std::string& topic, int32_t partition) {
+std::vector<StoredRecord> stored_records(ByteView bytes) {
   using broker::testing::str;
   std::vector<StoredRecord> out;
-  int64_t offset = 0;
+  record::BatchIterator it(bytes);
   while (true) {
-    auto response = client.call(broker::testing::fetch_request(topic, partition, offset), 12);
-    const auto* p = broker::testing::find_partition(response, topic, partition);
-    if (!p || p->error_code != 0 || p->records.bytes.empty()) break;
-    const size_t before = out.size();
-    record::BatchIterator it(p->records.bytes);
-    while (true) {
-      auto batch = it.next();
-      if (!batch || !*batch) break;
-      const record::RecordBatchView& view = **batch;
-      EXPECT_TRUE(view.validate());
-      auto decoded = record::decode_batch(view);
-      if (!decoded) {
-        ADD_FAILURE() << decoded.error().message();
-        return out;
-      }
-      for (const record::Record& r : decoded->records) {
-        StoredRecord stored{.offset = view.base_offset().value() + r.offset_delta,
-                            .codec = view.compression(),
-                            .key = {},
-                            .value = {},
-                            .headers = {}};
-        if (stored.offset < offset) continue;
-        if (r.key) stored.key = str(*r.key);
-        if (r.value) stored.value = str(*r.value);
-        for (const record::RecordHeader& h : r.headers) {
-          stored.headers.emplace_back(str(h.key),
-                                      h.value ? std::optional(str(*h.value)) : std::nullopt);
-        }
-        out.push_back(std::move(stored));
-      }
+    auto batch = it.next();
+    if (!batch || !*batch) break;
+    const record::RecordBatchView& view = **batch;
+    EXPECT_TRUE(view.validate());
+    auto decoded = record::decode_batch(view);
+    if (!decoded) {
+      ADD_FAILURE() << decoded.error().message();
+      break;
     }
-    if (out.size() == before) break;
-    offset = out.back().offset + 1;
+    for (const record::Record& r : decoded->records) {
+      StoredRecord stored{.offset = view.base_offset().value() + r.offset_delta,
+                          .codec = view.compression(),
+                          .key = {},
+                          .value = {},
+                          .headers = {}};
+      if (r.key) stored.key = str(*r.key);
+      if (r.value) stored.value = str(*r.value);
+      for (const record::RecordHeader& h : r.headers) {
+        stored.headers.emplace_back(str(h.key),
+                                    h.value ? std::optional(str(*h.value)) : std::nullopt);
+      }
+      out.push_back(std::move(stored));
+    }
   }
   return out;
+}
+
+std::vector<StoredRecord> read_with_headers(broker::testing::TestClient& client,
+                                            const std::string& topic, int32_t partition) {
+  return fetch_all<StoredRecord>(client, topic, partition, stored_records);
 }
 
 // Polls `producer` until `done()` or the timeout; false on timeout.
