@@ -175,6 +175,30 @@ def poll_until(consumer: KafkaConsumer, predicate: Callable[[], Any], timeout: f
     return out
 
 
+def poll_until_settled(consumer: KafkaConsumer, count: int, timeout: float = 15.0) -> None:
+    """Polls until the consumer owns `count` partitions in a generation that stays the same for
+    QUIET_PERIOD_S of polling. kafka-python's leader may rejoin once right after its first
+    assignment (see group_helpers.wait_for_settled); a test that then adds a member must not
+    start while that rejoin is under way."""
+    deadline = time.monotonic() + timeout
+
+    def stable_generation() -> tuple[int, str] | None:
+        generation = consumer._coordinator.generation_if_stable()  # no public accessor
+        return None if generation is None else (generation.generation_id, generation.member_id)
+
+    while True:
+        poll_until(consumer, lambda: len(consumer.assignment()) == count,
+                   timeout=max(1.0, deadline - time.monotonic()), what=f"{count} partitions")
+        before = stable_generation()
+        quiet_until = time.monotonic() + QUIET_PERIOD_S
+        while time.monotonic() < quiet_until:
+            consumer.poll(timeout_ms=50)
+        if before is not None and stable_generation() == before \
+                and len(consumer.assignment()) == count:
+            return
+        assert time.monotonic() < deadline, "the consumer kept rebalancing"
+
+
 def partitions_of(topic: str, n: int) -> set[tuple[str, int]]:
     return {(topic, p) for p in range(n)}
 
@@ -440,7 +464,7 @@ def test_second_static_member_with_same_instance_id_fences_the_first(
     second = None
     try:
         first.subscribe([topic])
-        poll_until(first, lambda: len(first.assignment()) == 2, what="the first instance's join")
+        poll_until_settled(first, 2)
         second = member(log, group_broker, group, "second", [topic], **static).start()
 
         def took_over() -> bool:
@@ -491,7 +515,7 @@ def test_offset_commit_checks_member_and_generation(group_broker: Any,
     b = None
     try:
         a.subscribe([topic])
-        poll_until(a, lambda: len(a.assignment()) == 2, what="a to join")
+        poll_until_settled(a, 2)
         first = a.group_metadata()
         gen, mid = first.generation_id, first.member_id
         assert gen >= 1 and mid, first
@@ -544,6 +568,7 @@ def test_commit_after_rebalance_behind_its_back_fails(group_broker: Any,
         records = poll_until(silent, lambda: len(silent.assignment()) == 2,
                              what="the first member's join")
         records += consume(silent, 10 - len(records))
+        poll_until_settled(silent, 2)  # every record is consumed: these polls return none
         stale_generation = silent._coordinator.generation_if_stable()
         assert stale_generation is not None
         # Internal: stop its heartbeat loop, nothing else (kafka-python heartbeats from its IO
