@@ -15,8 +15,8 @@ namespace {
 // them, and close at their producer's ABORT marker.
 class AbortedProducers {
  public:
-  explicit AbortedProducers(std::span<const AbortedTransaction> aborted)
-      : pending_(aborted.begin(), aborted.end()) {
+  explicit AbortedProducers(std::vector<AbortedTransaction> aborted)
+      : pending_(std::move(aborted)) {
     std::sort(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
       return a.first_offset < b.first_offset;
     });
@@ -57,7 +57,7 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
                                             ByteView records,
                                             std::shared_ptr<const void> keepalive,
                                             int64_t fetch_offset, bool check_crcs,
-                                            std::span<const AbortedTransaction> aborted) {
+                                            std::vector<AbortedTransaction> aborted) {
   auto fetched = std::make_shared<FetchedRecords>();
   fetched->topic = topic;
   fetched->partition = partition;
@@ -67,7 +67,7 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
   size_t pos = 0;
   bool any_batch = false;
   const std::string where = topic + "-" + std::to_string(partition);
-  AbortedProducers aborted_producers(aborted);
+  AbortedProducers aborted_producers(std::move(aborted));
   while (pos < records.size()) {
     ByteView rest = records.subspan(pos);
     // A batch cut short at the end of the answer is not an error; its length field says so.

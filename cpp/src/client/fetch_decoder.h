@@ -3,8 +3,8 @@
 // records out.
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
+#include <vector>
 
 #include "client/subscription_state.h"
 #include "common/bytes.h"
@@ -36,6 +36,6 @@ Result<FetchedChunk> decode_fetched_records(const std::string& topic, int32_t pa
                                             ByteView records,
                                             std::shared_ptr<const void> keepalive,
                                             int64_t fetch_offset, bool check_crcs,
-                                            std::span<const AbortedTransaction> aborted = {});
+                                            std::vector<AbortedTransaction> aborted = {});
 
 }  // namespace kafkacore::client

@@ -155,7 +155,7 @@ bool Fetcher::handle_partition(const TopicPartition& tp, PartitionState& p, int6
       }
     }
     auto chunk = decode_fetched_records(tp.topic, tp.partition, data.records.bytes, frame,
-                                        fetch_offset, config_.check_crcs, aborted);
+                                        fetch_offset, config_.check_crcs, std::move(aborted));
     if (!chunk) {
       p.error = chunk.error();
       p.retry_after = now + backoff;
